@@ -1,0 +1,1 @@
+"""Retrieval evaluation: evidence-span questions and BEIR-format benchmarks."""

@@ -1,0 +1,45 @@
+"""The hit rule of ``shared/eval/README.md``: does a returned passage answer an evidence span?
+
+After normalising both strings (NFKC, lower case, quotes and apostrophes removed, whitespace
+folded), a passage answers when it contains the whole span, or their longest common substring is
+at least 60 % of the span, or at least 90 % of a passage of 40+ characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from difflib import SequenceMatcher
+
+_QUOTES = re.compile("[’'`´‘”“\"]")
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _SPACE.sub(" ", _QUOTES.sub("", text)).strip()
+
+
+def longest_common_substring(a: str, b: str) -> int:
+    if not a or not b:
+        return 0
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return match.size
+
+
+def answers(passage: str, evidence: str) -> bool:
+    p, e = normalise(passage), normalise(evidence)
+    if not e:
+        return False
+    if e in p:
+        return True
+    lcs = longest_common_substring(p, e)
+    return lcs >= 0.6 * len(e) or (len(p) >= 40 and lcs >= 0.9 * len(p))
+
+
+def first_hit_rank(passages: list[str], evidence: list[str], depth: int = 10) -> int | None:
+    """1-based rank of the first passage that answers any evidence span, within ``depth``."""
+    for rank, passage in enumerate(passages[:depth], start=1):
+        if any(answers(passage, span) for span in evidence):
+            return rank
+    return None

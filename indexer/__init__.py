@@ -1,0 +1,1 @@
+"""Passages, embeddings, index build, and the retrieval core every caller shares."""

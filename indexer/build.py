@@ -1,0 +1,162 @@
+"""Building an index directory and switching to it atomically.
+
+A build writes everything into a fresh staging folder next to the target, then points the
+target path (a symbolic link) at it with one ``os.replace``: a reader sees the old index or
+the new one, never a half-written one, and a build that crashes or is killed leaves the
+active index untouched. The previous build is kept so running services can finish with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Sequence
+
+from tqdm import tqdm
+
+from indexer.dense import DenseIndex
+from indexer.documents import Document, corpus_fingerprint, load_corpus
+from indexer.encoder import Encoder, load_encoder
+from indexer.lexical import LexicalIndex, LexicalParams, passage_field_texts
+from indexer.passages import Passage, split_passages
+from indexer.settings import Settings
+from indexer.store import FORMAT_VERSION, dedup_key, read_manifest, write_documents, write_passages
+
+KEEP_BUILDS = 2
+
+
+def index_settings(settings: Settings) -> dict:
+    """The settings an index depends on: a change in any of them makes the index stale."""
+    return {
+        "passage_min_words": settings.passage_min_words,
+        "passage_max_words": settings.passage_max_words,
+        "lexical": lexical_params(settings).to_json(),
+        "passage_prefix": settings.passage_prefix,
+        "model_backend": settings.model_backend,
+    }
+
+
+def lexical_params(settings: Settings) -> LexicalParams:
+    return LexicalParams(settings.bm25_k1, settings.bm25_b, settings.ngram_min, settings.ngram_max)
+
+
+def stale_reason(corpus_dir: Path, out: Path, settings: Settings) -> str | None:
+    """Why the index at ``out`` must be rebuilt, or None when it is current."""
+    manifest = read_manifest(out)
+    if manifest is None:
+        return f"no index at {out}"
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return "index format changed"
+    if manifest.get("model") != settings.model:
+        return f"model changed ({manifest.get('model')} → {settings.model})"
+    if manifest.get("corpus_fingerprint") != corpus_fingerprint(corpus_dir):
+        return "corpus changed"
+    if manifest.get("settings") != index_settings(settings):
+        return "index settings changed"
+    return None
+
+
+def build_index(corpus_dir: Path, out: Path, settings: Settings, encoder: Encoder | None = None,
+                progress: bool = True) -> dict:
+    """Parse the corpus, split passages, build both indexes, publish atomically; return the manifest."""
+    documents = load_corpus(corpus_dir)
+    passages = [p for doc in documents
+                for p in split_passages(doc, settings.passage_min_words, settings.passage_max_words)]
+    return build_from_passages(documents, passages, out, settings, corpus_fingerprint(corpus_dir),
+                               encoder=encoder, progress=progress)
+
+
+def build_from_passages(documents: Sequence[Document], passages: Sequence[Passage], out: Path,
+                        settings: Settings, fingerprint: str, encoder: Encoder | None = None,
+                        progress: bool = True, before_publish: Callable[[Path], None] | None = None) -> dict:
+    """Index ready-made passages (the corpus build and benchmark corpora both end here)."""
+    started = time.perf_counter()
+    if not passages:
+        raise ValueError("nothing to index: the corpus produced no passages")
+    encoder = encoder or load_encoder(settings.model, settings.model_backend, settings.query_prefix,
+                                      settings.passage_prefix, settings.embed_batch_size)
+    builds = _builds_dir(out)
+    builds.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_staging(builds)
+    build_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    staging = builds / f"staging-{os.getpid()}-{build_id}"
+    staging.mkdir()
+    try:
+        titles = {doc.id: doc.title for doc in documents}
+        bodies, heading_texts = zip(*(passage_field_texts(p.text, p.headings, titles[p.doc_id]) for p in passages))
+        with tqdm(total=3, desc="lexical index", disable=not progress, unit="field") as bar:
+            lexical = LexicalIndex.build(bodies, heading_texts, lexical_params(settings))
+            bar.update(3)
+        vectors = encoder.encode_passages([p.text for p in passages], progress=progress)
+        dense = DenseIndex.build(vectors)
+        write_documents(staging, documents)
+        write_passages(staging, passages)
+        lexical.save(staging)
+        dense.save(staging)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "build_id": build_id,
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "model": encoder.name,
+            "dimension": dense.dimension,
+            "documents": len(documents),
+            "passages": len(passages),
+            "distinct_passages": len({dedup_key(p.text) for p in passages}),
+            "corpus_fingerprint": fingerprint,
+            "settings": index_settings(settings),
+            "build_seconds": round(time.perf_counter() - started, 2),
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        if before_publish is not None:
+            before_publish(staging)
+        final = builds / build_id
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _publish(final, out)
+    _prune(builds, keep=final)
+    return manifest
+
+
+def _builds_dir(out: Path) -> Path:
+    return out.parent / f".{out.name}.builds"
+
+
+def _remove_abandoned_staging(builds: Path) -> None:
+    """Delete staging folders left by builds that crashed or were killed."""
+    for folder in builds.glob("staging-*"):
+        pid = folder.name.split("-")[1]
+        if not pid.isdigit() or not _process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _publish(final: Path, out: Path) -> None:
+    link = out.parent / f".{out.name}.link-{uuid.uuid4().hex[:8]}"
+    os.symlink(os.path.relpath(final, out.parent), link)
+    if out.exists() and not out.is_symlink():  # an index from before builds were linked
+        os.rename(out, _builds_dir(out) / f"legacy-{uuid.uuid4().hex[:8]}")
+    os.replace(link, out)
+
+
+def _prune(builds: Path, keep: Path) -> None:
+    finished = sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.startswith("staging-")),
+                      key=lambda p: p.stat().st_mtime)
+    for folder in finished[:-KEEP_BUILDS]:
+        if folder != keep:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,53 @@
+"""The dense side: passage embeddings in an exact inner-product FAISS index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+FILE_NAME = "dense.faiss"
+
+
+class DenseIndex:
+    def __init__(self, index: faiss.Index) -> None:
+        self.index = index
+
+    @classmethod
+    def build(cls, vectors: np.ndarray) -> "DenseIndex":
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        index = faiss.IndexFlatIP(vectors.shape[1])
+        index.add(vectors)
+        return cls(index)
+
+    @property
+    def size(self) -> int:
+        return int(self.index.ntotal)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.index.d)
+
+    def top(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids and cosine scores of the ``k`` nearest passages, best first."""
+        k = min(k, self.size)
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        scores, ids = self.index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), scores[0][keep]
+
+    def scores_for(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Exact cosine scores of the given passages (for fusing candidates from both sides)."""
+        if len(rows) == 0:
+            return np.zeros(0, np.float32)
+        vectors = self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        return vectors @ query.astype(np.float32).ravel()
+
+    def save(self, folder: Path) -> None:
+        faiss.write_index(self.index, str(folder / FILE_NAME))
+
+    @classmethod
+    def load(cls, folder: Path) -> "DenseIndex":
+        return cls(faiss.read_index(str(folder / FILE_NAME)))

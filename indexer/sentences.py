@@ -1,0 +1,67 @@
+"""Danish-aware sentence boundaries, as character spans.
+
+Used by the passage splitter (never cut mid-sentence) and by answer highlighting.
+A line break is always a boundary (headings, list items); inside a line, a sentence ends at
+. ! ? followed by space and a capital letter, digit or quote, unless the dot belongs to a known
+abbreviation ("bl.a.", "fx.", "mio.", "d. 3. januar") or to a short ordinal ("den 50. Super Bowl").
+"""
+
+from __future__ import annotations
+
+import re
+
+ABBREVIATIONS = frozenset(
+    """
+    bl.a f.eks fx ca jf nr evt inkl ekskl dvs pga osv mht mv m.v m.fl mfl mio mia kr pct
+    hhv vha iht ift ifm jvf tlf ang vedr dr mr mrs prof st sct gl d e.g i.e etc vs no
+    """.split()
+)
+
+_CANDIDATE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“”‘’(\[]?[A-ZÆØÅ0-9])")
+_WORD_BEFORE = re.compile(r"([\w.]+)$")
+
+
+def _is_abbreviation(text: str, dot_pos: int) -> bool:
+    if text[dot_pos] != ".":
+        return False
+    match = _WORD_BEFORE.search(text, 0, dot_pos)
+    if match is None:
+        return False
+    word = match.group(1).lower().strip(".")
+    if word in ABBREVIATIONS:
+        return True
+    if word.isdigit() and len(word) <= 2:  # ordinal: "d. 3. januar", "den 50. Super Bowl"
+        return True
+    return len(word) == 1 and word.isalpha()  # initials: "H. C. Andersen"
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Spans ``(s, e)`` of the sentences in ``text[start:end]``, trimmed of surrounding space."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    line_start = start
+    while line_start < end:
+        newline = text.find("\n", line_start, end)
+        line_end = end if newline == -1 else newline
+        _split_line(text, line_start, line_end, spans)
+        line_start = line_end + 1
+    return spans
+
+
+def _split_line(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    cursor = start
+    for match in _CANDIDATE.finditer(text, start, end):
+        if _is_abbreviation(text, match.start()):
+            continue
+        _add_trimmed(text, cursor, match.end(), spans)
+        cursor = match.end()
+    _add_trimmed(text, cursor, end, spans)
+
+
+def _add_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))

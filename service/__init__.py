@@ -1,0 +1,1 @@
+"""The FastAPI service: search API, documents, health, and the web pages."""

@@ -1,0 +1,47 @@
+"""Builds the FastAPI application: API routes, web pages, error handling, index loading."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator, Callable
+
+from fastapi import FastAPI
+
+from indexer.searcher import Searcher
+from indexer.settings import Settings
+from service.errors import install_error_handlers
+from service.routes import documents, health, search
+from service.state import SearcherHolder
+
+DESCRIPTION = """Extractive question answering over Danish social-sector documents about peer support.
+Answers are ranked passages from the source documents, each with its citation, its place in the
+document (section and character offsets) and the sentence(s) that best answer the question."""
+
+
+def create_app(settings: Settings | None = None,
+               searcher_loader: Callable[[Path], Searcher] | None = None) -> FastAPI:
+    """The app; ``searcher_loader`` lets tests hand in a searcher built on a small index."""
+    settings = settings or Settings()
+
+    def default_loader(path: Path) -> Searcher:
+        return Searcher.open(settings, path)
+
+    loader = searcher_loader or default_loader
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.searchers = SearcherHolder(settings.index_dir, loader)  # loads index + model once
+        yield
+
+    app = FastAPI(title="Peerstøtte-søgning API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(search.router)
+    app.include_router(documents.router)
+    app.include_router(health.router)
+
+    from web.pages import install_web
+
+    install_web(app)
+    return app

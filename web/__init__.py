@@ -1,0 +1,1 @@
+"""The web chat: templates, static files and page routes."""
