@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-dev run index test test-fast eval bench clean
+.PHONY: install install-dev browser-deps run index test test-fast eval bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -30,7 +30,24 @@ index: install
 run: index
 	$(PY) -m service --host 127.0.0.1 --port 8000 --index var/index
 
-test: install-dev
+# Browser tests: Debian's chromium (Playwright cannot download its own browser here) and axe-core
+# from package-lock.json. Without root and without chromium, the browser tests are skipped.
+CHROMIUM := /usr/bin/chromium
+
+browser-deps: node_modules/.package-lock.json
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "browser-deps: installing Debian's chromium for the browser tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "browser-deps: $(CHROMIUM) is missing and this is not root; run 'sudo apt-get install chromium'" \
+		"(browser tests are skipped until then)"; fi
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "browser-deps: npm is missing; install nodejs and npm (the accessibility test is skipped until then)"; fi
+
+test: install-dev browser-deps
 	$(PY) -m pytest -q
 
 test-fast: install-dev

@@ -109,9 +109,14 @@ class LexicalIndex:
                     add(joined, 1.0, source=[stem(left.word), stem(right.word)])
         weighted_words = [(w, 1.0) for w in words]
         for matched, phrase in expand(query.question_stems, synonyms):
+            # Synonyms stand in for question words the corpus does not use (English, rare variants);
+            # a word the corpus already uses is searched as written.
+            if all(t in vocabulary for t in matched):
+                continue
+            weight = synonym_weight
             for term in phrase:
-                add(term, synonym_weight, source=matched)
-            weighted_words.extend((term, synonym_weight) for term in phrase)
+                add(term, weight, source=matched)
+            weighted_words.extend((term, weight) for term in phrase)
         for word, weight in weighted_words:
             for gram in char_ngrams(word, self.params.ngram_min, self.params.ngram_max):
                 if weight > query.grams.get(gram, 0.0):

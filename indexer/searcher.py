@@ -17,6 +17,7 @@ from indexer.documents import Document
 from indexer.encoder import Encoder, load_encoder
 from indexer.evidence import best_sentences, coverage, question_words
 from indexer.fusion import fuse_rrf, fuse_zscore
+from indexer.intent import definition_strength, definition_subjects
 from indexer.passages import Passage
 from indexer.settings import Settings
 from indexer.store import IndexData, dedup_key, load_index
@@ -101,6 +102,13 @@ class Searcher:
 
         lex_candidates = np.argsort(-lex_total, kind="stable")[:n_candidates]
         lex_candidates = lex_candidates[lex_total[lex_candidates] > 0]
+        subjects = definition_subjects(question, self.synonyms)
+        if subjects and settings.weight_definition > 0:  # "Hvad er X?" wants the passage defining X
+            lex_total = lex_total.copy()
+            bonus = settings.weight_definition * float(lex_total[lex_candidates[0]]) if len(lex_candidates) else 0.0
+            for row in lex_candidates:
+                lex_total[row] += bonus * definition_strength(self.index.passages[int(row)], subjects)
+            lex_candidates = lex_candidates[np.argsort(-lex_total[lex_candidates], kind="stable")]
         dense_scores: np.ndarray | None = None
         dense_ids = np.zeros(0, np.int64)
         query_vector = None

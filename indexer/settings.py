@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     weight_stems: float = Field(1.0, ge=0, description="Weight of the stemmed-word field.")
     weight_ngrams: float = Field(1.0, ge=0, description="Weight of the character n-gram field.")
     weight_headings: float = Field(0.6, ge=0, description="Weight of the title/heading field.")
+    weight_definition: float = Field(
+        0.5, ge=0, description="Bonus (share of the top lexical score) for a passage defining X in 'Hvad er X?'.")
     ngram_min: int = Field(4, ge=2)
     ngram_max: int = Field(5, ge=2)
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from indexer.searcher import Searcher
 from indexer.settings import Settings
 from service.errors import install_error_handlers
-from service.routes import documents, health, search
+from service.routes import documents, feedback, health, search
 from service.state import SearcherHolder
 
 DESCRIPTION = """Extractive question answering over Danish social-sector documents about peer support.
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None,
     app.include_router(search.router)
     app.include_router(documents.router)
     app.include_router(health.router)
+    app.include_router(feedback.router)
 
     from web.pages import install_web
 

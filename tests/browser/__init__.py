@@ -1,0 +1,1 @@
+"""Browser tests (Playwright driving Debian's chromium); a package so its conftest stays apart."""

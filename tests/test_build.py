@@ -1,0 +1,95 @@
+"""Index build, reload, staleness and the atomic switch."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from indexer.build import build_index, stale_reason
+from indexer.documents import CorpusError
+from indexer.encoder import HashingEncoder
+from indexer.searcher import Searcher
+from indexer.store import load_index, read_manifest
+
+from conftest import hashing_settings, write_doc
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_doc(corpus, "wrap", "WRAP", "## Om WRAP\n\nWRAP er et peer-baseret gruppeforløb med fokus på recovery.\n")
+    write_doc(corpus, "odense", "Peer to Peer Odense", "Peer to Peer Odense er båret af frivillige.\n")
+    return corpus
+
+
+def test_build_and_reload_round_trip(small_corpus: Path, isolated_data: Path):
+    settings = hashing_settings(isolated_data, small_corpus)
+    manifest = build_index(small_corpus, settings.index_dir, settings, HashingEncoder(256), progress=False)
+    index = load_index(settings.index_dir)
+    assert manifest["passages"] == len(index.passages) == index.dense.size == index.lexical.size == 2
+    assert {"format_version", "model", "dimension", "corpus_fingerprint", "settings", "built_at"} <= set(manifest)
+    assert manifest["model"] == "hashing:256" and manifest["dimension"] == 256
+    searcher = Searcher.open(settings, encoder=HashingEncoder(256))
+    hit = searcher.search("Hvem bærer Peer to Peer Odense?", 1).hits[0]
+    assert hit.document.id == "odense"
+    assert hit.passage.text == index.documents["odense"].body[hit.passage.start:hit.passage.end]
+
+
+def test_staleness_follows_corpus_and_settings(small_corpus: Path, isolated_data: Path):
+    settings = hashing_settings(isolated_data, small_corpus)
+    assert stale_reason(small_corpus, settings.index_dir, settings) == f"no index at {settings.index_dir}"
+    build_index(small_corpus, settings.index_dir, settings, HashingEncoder(256), progress=False)
+    assert stale_reason(small_corpus, settings.index_dir, settings) is None
+    write_doc(small_corpus, "ny", "Ny", "Et nyt dokument om peerstøtte.\n")
+    assert stale_reason(small_corpus, settings.index_dir, settings) == "corpus changed"
+    other = settings.model_copy(update={"passage_max_words": 120})
+    build_index(small_corpus, settings.index_dir, settings, HashingEncoder(256), progress=False)
+    assert stale_reason(small_corpus, settings.index_dir, other) == "index settings changed"
+
+
+def test_failed_build_leaves_previous_index_untouched(small_corpus: Path, isolated_data: Path):
+    settings = hashing_settings(isolated_data, small_corpus)
+    first = build_index(small_corpus, settings.index_dir, settings, HashingEncoder(256), progress=False)
+    target_before = os.path.realpath(settings.index_dir)
+
+    (small_corpus / "broken.md").write_text("ingen front matter", encoding="utf-8")
+    with pytest.raises(CorpusError):
+        build_index(small_corpus, settings.index_dir, settings, HashingEncoder(256), progress=False)
+    (small_corpus / "broken.md").unlink()
+
+    from indexer.build import build_from_passages  # a crash late in the build, after files were written
+    from indexer.documents import load_corpus
+    from indexer.passages import split_passages
+
+    docs = load_corpus(small_corpus)
+    passages = [p for d in docs for p in split_passages(d)]
+
+    def crash(staging: Path) -> None:
+        assert (staging / "manifest.json").exists()
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        build_from_passages(docs, passages, settings.index_dir, settings, "x", HashingEncoder(256),
+                            progress=False, before_publish=crash)
+    assert os.path.realpath(settings.index_dir) == target_before
+    assert read_manifest(settings.index_dir)["build_id"] == first["build_id"]
+    assert len(load_index(settings.index_dir).passages) == 2
+    builds = Path(str(settings.index_dir.parent / f".{settings.index_dir.name}.builds"))
+    assert not list(builds.glob("staging-*")), "the failed build's staging folder was not cleaned up"
+
+
+def test_rebuild_switches_link_and_keeps_one_previous_build(small_corpus: Path, isolated_data: Path):
+    settings = hashing_settings(isolated_data, small_corpus)
+    ids = [build_index(small_corpus, settings.index_dir, settings, HashingEncoder(256), progress=False)["build_id"]
+           for _ in range(3)]
+    assert read_manifest(settings.index_dir)["build_id"] == ids[-1]
+    builds = settings.index_dir.parent / f".{settings.index_dir.name}.builds"
+    assert sorted(p.name for p in builds.iterdir()) == sorted(ids[-2:])
+
+
+def test_missing_index_says_how_to_build(isolated_data: Path):
+    from indexer.store import IndexNotFound
+
+    with pytest.raises(IndexNotFound, match="python -m indexer build"):
+        load_index(isolated_data / "nowhere")

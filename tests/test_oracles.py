@@ -1,0 +1,58 @@
+"""Fast paths checked against brute force: BM25 against the formula, FAISS against numpy."""
+
+import math
+from collections import Counter
+
+import numpy as np
+
+from indexer.bm25 import BM25Field
+from indexer.dense import DenseIndex
+from indexer.fusion import fuse_rrf, fuse_zscore
+
+
+def brute_bm25(docs, query, k1=1.2, b=0.75):
+    n = len(docs)
+    avg = sum(len(d) for d in docs) / n
+    scores = []
+    for doc in docs:
+        tf = Counter(doc)
+        s = 0.0
+        for term in query:
+            df = sum(1 for d in docs if term in d)
+            if df == 0 or term not in tf:
+                continue
+            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            s += idf * tf[term] * (k1 + 1) / (tf[term] + k1 * (1 - b + b * len(doc) / avg))
+        scores.append(s)
+    return scores
+
+
+def test_bm25_matches_the_formula(tmp_path):
+    docs = [["peer", "støt", "støt"], ["recovery", "peer"], ["wrap", "forløb", "recovery", "x", "y"], ["z"]]
+    field = BM25Field.build(docs, k1=1.5, b=0.6)
+    query = ["peer", "recovery", "unknown"]
+    np.testing.assert_allclose(field.scores({t: 1.0 for t in query}), brute_bm25(docs, query, 1.5, 0.6), atol=1e-12)
+    field.save(tmp_path, "f")
+    again = BM25Field.load(tmp_path, "f")
+    np.testing.assert_allclose(again.scores({"peer": 1.0}), field.scores({"peer": 1.0}))
+
+
+def test_faiss_top_matches_numpy_brute_force():
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(300, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = DenseIndex.build(vectors)
+    for query in vectors[:5] + 0.1:
+        ids, scores = index.top(query, 17)
+        expected = np.argsort(-(vectors @ query))[:17]
+        assert list(ids) == list(expected)
+        np.testing.assert_allclose(scores, (vectors @ query)[expected], rtol=1e-5)
+        np.testing.assert_allclose(index.scores_for(query, ids), scores, rtol=1e-5)
+
+
+def test_fusion_formulas():
+    fused = fuse_rrf({"a": np.array([3.0, 1.0]), "b": np.array([0.0, 2.0])}, {"a": 1.0, "b": 0.5}, k=60)
+    assert fused[0] == 1 / (60 + 1) + 0.5 / (60 + 2)
+    assert fused[1] == 1 / (60 + 2) + 0.5 / (60 + 1)
+    z = fuse_zscore({"a": np.array([1.0, 3.0]), "b": np.array([5.0, 5.0])}, {"a": 2.0, "b": 1.0})
+    np.testing.assert_allclose(z, [-2.0, 2.0])

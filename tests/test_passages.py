@@ -1,0 +1,72 @@
+"""Passages follow the document structure, keep exact offsets and never cut a sentence."""
+
+from pathlib import Path
+
+import pytest
+
+from indexer.documents import load_corpus, parse_document
+from indexer.passages import count_words, split_passages
+from indexer.sentences import sentence_spans
+
+from conftest import CORPUS
+
+
+@pytest.fixture(scope="module")
+def corpus_passages():
+    return {doc.id: (doc, split_passages(doc)) for doc in load_corpus(CORPUS)}
+
+
+def test_offsets_reproduce_passage_text(corpus_passages):
+    for doc, passages in corpus_passages.values():
+        for passage in passages:
+            assert doc.body[passage.start:passage.end] == passage.text
+
+
+def test_passages_cover_every_word_in_order(corpus_passages):
+    for doc, passages in corpus_passages.values():
+        assert all(a.end <= b.start for a, b in zip(passages, passages[1:]))
+        covered = sum(count_words(p.text) for p in passages)
+        assert covered == count_words(doc.body)
+
+
+def test_no_passage_ends_mid_sentence(corpus_passages):
+    for doc, passages in corpus_passages.values():
+        sentence_ends = {end for _, end in sentence_spans(doc.body)}
+        for passage in passages:
+            assert passage.end in sentence_ends, f"{passage.id} ends mid-sentence: ...{passage.text[-60:]!r}"
+
+
+def test_passage_sizes_stay_in_range(corpus_passages):
+    lengths = [count_words(p.text) for _, ps in corpus_passages.values() for p in ps]
+    assert max(lengths) <= 200 * 5 // 4
+    assert sum(lengths) / len(lengths) >= 40
+
+
+def test_heading_joins_its_text_and_gives_the_section_path():
+    body = (
+        "# Titel\n\n## Baggrundsviden\n\nIndledning om emnet. " + "ord " * 50 + "slut.\n\n"
+        "### Definition\n\nPeerstøtte er støtte mellem ligestillede. " + "mere " * 45 + "slut.\n"
+    )
+    doc = parse_document(f"---\nid: t\ntitle: Titel\npublisher: P\n---\n{body}", Path("t.md"))
+    passages = split_passages(doc, min_words=40, max_words=80)
+    definition = next(p for p in passages if "Peerstøtte er" in p.text)
+    assert definition.text.startswith("### Definition")
+    assert definition.section == "Baggrundsviden › Definition"
+    assert not any(p.text.strip().startswith("#") and count_words(p.text) <= 2 for p in passages)
+
+
+def test_long_paragraph_is_cut_between_sentences():
+    sentences = [f"Sætning nummer {i} handler om peerstøtte i kommunerne." for i in range(60)]
+    doc = parse_document("---\nid: t\ntitle: T\npublisher: P\n---\n" + " ".join(sentences), Path("t.md"))
+    passages = split_passages(doc, min_words=20, max_words=60)
+    assert len(passages) > 1
+    for passage in passages:
+        assert passage.text.endswith("kommunerne.")
+        assert count_words(passage.text) <= 75
+
+
+def test_sentence_splitter_keeps_danish_abbreviations_and_dates():
+    text = "Det kan bl.a. være om fx unge. Nedlukningen er fastsat til d. 3. januar 2024. Indhold opdateres ikke."
+    spans = [text[s:e] for s, e in sentence_spans(text)]
+    assert spans == ["Det kan bl.a. være om fx unge.", "Nedlukningen er fastsat til d. 3. januar 2024.",
+                     "Indhold opdateres ikke."]

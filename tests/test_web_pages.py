@@ -1,0 +1,176 @@
+"""Server-rendered pages (no JavaScript): answers with highlights, escaping, errors, headers."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from markupsafe import escape
+
+from indexer.searcher import Searcher
+from service.app import create_app
+from web.security import CSP
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)><b>fed</b>'
+
+
+def marks(page: str) -> list[str]:
+    return [html.unescape(m) for m in re.findall(r'<mark class="answer">(.*?)</mark>', page, flags=re.DOTALL)]
+
+
+def test_empty_chat_page_is_danish_with_examples_and_a_labelled_box(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.text
+    assert '<html lang="da">' in page
+    assert '<label for="q"' in page and 'id="q" name="q"' in page
+    assert 'href="/?q=Hvad%20er%20peerst%C3%B8tte%3F"' in page
+    assert 'href="/static/style.css"' in page and 'src="/static/app.js"' in page
+    assert "cdn" not in page.lower() and "https://" not in page
+
+
+def test_question_renders_ranked_cards_with_the_answer_sentence_marked(client):
+    question = "Hvad er WRAP?"
+    api = client.get("/api/search", params={"q": question, "k": 5}).json()
+    page = client.get("/", params={"q": question})
+    assert page.status_code == 200
+    text = page.text
+    for hit in api["results"]:
+        assert f'id="t0-r{hit["rank"]}"' in text
+        assert html.escape(hit["doc"]["title"]) in text
+        assert f'data-passage-id="{html.escape(hit["passage_id"])}"' in text
+    top = api["results"][0]
+    expected = [top["text"][h["start"]:h["end"]] for h in top["highlights"]]
+    assert expected and all(sentence in marks(text) for sentence in expected)
+    assert html.escape(top["section"]) in text
+    assert "Vis i dokumentet" in text and "/documents/" + top["doc"]["id"] in text
+    assert text.index('id="t0-r1"') < text.index('id="t0-r2"')
+
+
+def test_html_in_the_question_is_shown_as_text(client):
+    page = client.get("/", params={"q": HOSTILE}).text
+    assert "<script>alert" not in page and "<b>fed</b>" not in page and "<img src=x" not in page
+    assert str(escape(HOSTILE)) in page  # the question heading, as text
+    assert f'value="{escape(HOSTILE)}"' in page  # hidden form fields keep it, escaped
+
+
+def test_invalid_questions_get_a_422_page_that_keeps_the_input(client):
+    empty = client.get("/", params={"q": "   "})
+    assert empty.status_code == 422
+    assert "Skriv et spørgsmål, før du søger." in empty.text
+    assert 'aria-invalid="true"' in empty.text
+
+    long_question = "Hvad " * 201
+    too_long = client.get("/", params={"q": long_question})
+    assert too_long.status_code == 422
+    assert "Spørgsmålet er 1004 tegn langt. Forkort det til højst 1000 tegn." in too_long.text
+    assert f'value="{long_question}"' in too_long.text
+    assert too_long.headers["content-type"].startswith("text/html")
+
+
+def test_earlier_questions_stay_visible_without_javascript(client):
+    page = client.get("/", params=[("q", "Hvad er WRAP?"), ("h", "Hvad er peerstøtte?"), ("h", "")]).text
+    first, second = page.index('data-question="Hvad er peerstøtte?"'), page.index('data-question="Hvad er WRAP?"')
+    assert first < second
+    hidden = re.findall(r'<input type="hidden" name="h" value="([^"]*)">', page)
+    assert hidden == ["Hvad er peerstøtte?", "Hvad er WRAP?"]
+
+
+def test_abstain_state_is_worded_plainly(corpus_settings, corpus_searcher):
+    strict = corpus_settings.model_copy(update={"abstain_threshold": 1.01})
+    searcher = Searcher(corpus_searcher.index, corpus_searcher.encoder, strict, corpus_searcher.synonyms)
+    with TestClient(create_app(strict, searcher_loader=lambda path: searcher)) as strict_client:
+        page = strict_client.get("/", params={"q": "Hvad er peerstøtte?"}).text
+    assert "Intet sikkert svar." in page
+    assert "tekststykker, der ligger tættest på" in page
+
+
+def test_document_view_marks_the_cited_passage_and_the_answer(client):
+    api = client.get("/api/search", params={"q": "Hvad er WRAP?", "k": 1}).json()
+    top = api["results"][0]
+    hl = ",".join(f'{h["start"]}-{h["end"]}' for h in top["highlights"])
+    page = client.get(f"/documents/{top['doc']['id']}", params={"passage": top["passage_id"], "hl": hl})
+    assert page.status_code == 200
+    text = page.text
+    assert 'id="cited"' in text and "Citeret tekststykke" in text
+    cited = text[text.index('id="cited"'):text.index("</section>", text.index('id="cited"'))]
+    assert [top["text"][h["start"]:h["end"]] for h in top["highlights"]] == marks(cited)
+    assert html.escape(top["doc"]["title"]) in text
+    assert text.count("<h1") == 1
+
+
+def test_document_view_without_a_known_passage_still_shows_the_document(client):
+    page = client.get("/documents/peerstoette-tema", params={"passage": "peerstoette-tema#999", "hl": "<b>"})
+    assert page.status_code == 200
+    assert 'id="cited"' not in page.text
+    assert "findes ikke længere i dokumentet" in page.text
+
+
+def test_unknown_document_is_a_danish_404_page(client):
+    response = client.get("/documents/findes-ikke")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Dokumentet findes ikke" in response.text and "findes-ikke" in response.text
+    hostile = client.get("/documents/%3Cscript%3Ex")
+    assert hostile.status_code == 404 and "<script>x" not in hostile.text and "&lt;script&gt;x" in hostile.text
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=Hvad+er+WRAP%3F", "/documents/peerstoette-tema", "/documents/nope"])
+def test_pages_send_the_csp_and_use_no_inline_script_or_style(client, path):
+    response = client.get(path)
+    assert response.headers["content-security-policy"] == CSP
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "same-origin"
+    page = response.text
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", page) == []
+    assert " style=" not in page and "<style" not in page
+    assert re.search(r"\son[a-z]+\s*=", page) is None
+
+
+def test_api_docs_stay_usable(client):
+    assert "content-security-policy" not in client.get("/docs").headers
+    schema = client.get("/openapi.json").json()
+    assert {"/api/feedback", "/api/feedback/qrels", "/api/feedback/queries"} <= set(schema["paths"])
+    assert "/" not in schema["paths"]
+
+
+def test_search_failure_gives_a_danish_500_page_that_keeps_working(client, corpus_searcher, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(corpus_searcher, "search", broken)
+    response = client.get("/", params={"q": "Hvad er peerstøtte?"})
+    assert response.status_code == 500
+    assert "Søgningen mislykkedes" in response.text and "exploded" not in response.text
+    assert 'value="Hvad er peerstøtte?"' in response.text
+
+
+def test_static_assets_are_served_locally(client):
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
+
+
+def test_feedback_form_without_javascript_stores_and_thanks(client):
+    api = client.get("/api/search", params={"q": "Hvad er WRAP?", "k": 1}).json()
+    passage = api["results"][0]["passage_id"]
+    form = {"question": "Hvad er WRAP?", "passage_id": passage, "helpful": "1", "back": "/?q=Hvad+er+WRAP%3F#t0-r1"}
+    response = client.post("/feedback", data=form)
+    assert response.status_code == 200
+    assert "Tak for din vurdering" in response.text
+    assert 'href="/?q=Hvad+er+WRAP%3F#t0-r1"' in response.text
+    assert f" 0 {passage} 1" in client.get("/api/feedback/qrels").text
+
+
+def test_feedback_form_rejects_bad_input_and_other_sites(client):
+    bad = client.post("/feedback", data={"question": "Hvad?", "passage_id": "nope#1", "helpful": "1",
+                                         "back": "https://evil.example/"})
+    assert bad.status_code == 422
+    assert "findes ikke længere" in bad.text and "evil.example" not in bad.text
+    no_choice = client.post("/feedback", data={"question": "Hvad?", "passage_id": "nope#1"})
+    assert no_choice.status_code == 422
+    foreign = client.post("/feedback", data={"question": "Hvad?", "passage_id": "x", "helpful": "1"},
+                          headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403
+    assert client.get("/api/feedback/qrels").text == ""
