@@ -37,7 +37,11 @@ ENGLISH_QUESTION_STOP_WORDS = frozenset(
     to in on at by with and or it its this that these those there can could i you we they from as
     """.split()
 )
+#: Verbs and adverbs that frame a Danish question ("Hvad hedder …", "Hvad står X for") but
+#: carry no topic; removed from questions only.
+DANISH_QUESTION_FRAME_WORDS = frozenset("hedder hed står stod ifølge stadig egentlig kan gør får findes".split())
 STOP_WORDS = SNOWBALL_DANISH_STOP_WORDS | DANISH_QUESTION_WORDS
+QUESTION_STOP_WORDS = STOP_WORDS | DANISH_QUESTION_FRAME_WORDS | ENGLISH_QUESTION_STOP_WORDS
 
 #: Abbreviations written out, so ``10,5 mio. kr.`` is found by "millioner kroner".
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {
@@ -79,7 +83,7 @@ class Token:
 
 def tokenize(text: str, *, question: bool = False) -> list[Token]:
     """Normalised words without stop words, with joined forms, parts and expansions."""
-    stop = STOP_WORDS | ENGLISH_QUESTION_STOP_WORDS if question else STOP_WORDS
+    stop = QUESTION_STOP_WORDS if question else STOP_WORDS
     out: list[Token] = []
     for position, match in enumerate(_TOKEN.finditer(normalise(text))):
         raw = match.group(0)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexer.analysis import char_ngrams, grams, skeleton, stem, tokenize
+from indexer.analysis import char_ngrams, grams, stem, tokenize
 from indexer.lexical import LexicalIndex, LexicalQuery
 from indexer.sentences import sentence_spans
 
 GRAM_COVER = 0.6
+ABSENT_WEIGHT = 1.5
 
 
 @dataclass(frozen=True)
@@ -25,53 +26,92 @@ class QuestionWord:
     grams: frozenset[str]
 
 
-def question_words(index: LexicalIndex, query_text: str) -> list[QuestionWord]:
+def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
+                   absent_weight: float = ABSENT_WEIGHT) -> list[QuestionWord]:
+    """The question's content words with their weights: idf for words the corpus uses,
+    ``absent_weight`` × the highest idf for words it never uses (nor any variant or synonym)."""
     stems_field = index.fields["stems"]
     max_idf = float(stems_field.idf.max()) if stems_field.idf.size else 1.0
     seen: set[str] = set()
     out: list[QuestionWord] = []
-    for token in tokenize(query_text, question=True):
+    for token in tokenize(question, question=True):
         term = stem(token.word)
         if term in seen:
             continue
         seen.add(term)
-        idf = stems_field.idf_of(term)
-        if idf is None:
-            variants = index._variants.get(skeleton(term), [])
-            idf = max((stems_field.idf_of(v) or 0.0 for v in variants), default=max_idf) if variants else max_idf
+        known = [t for t in (term, *sorted(query.expansions.get(term, ()))) if stems_field.idf_of(t) is not None]
+        # A long word the corpus never uses (a compound noun: "kontanthjælpen") is strong evidence
+        # that the corpus does not answer the question; a short one less so.
+        idf = (max(stems_field.idf_of(t) for t in known) if known
+               else absent_weight * max_idf * min(1.0, len(token.word) / 10))
         grams_of = frozenset(char_ngrams(token.word, index.params.ngram_min, index.params.ngram_max))
         out.append(QuestionWord(token.word, term, idf, grams_of))
     return out
 
 
-def coverage(words: list[QuestionWord], query: LexicalQuery, text: str, index: LexicalIndex) -> float:
-    """Share of the question's idf mass that ``text`` covers (0–1)."""
-    if not words:
-        return 0.0
-    text_stems = {stem(t.word) for t in tokenize(text)}
-    text_grams = set(grams(text, index.params.ngram_min, index.params.ngram_max))
+@dataclass(frozen=True)
+class TextTerms:
+    stems: frozenset[str]
+    grams: frozenset[str]
+
+
+def text_terms(text: str, index: LexicalIndex) -> TextTerms:
+    return TextTerms(frozenset(stem(t.word) for t in tokenize(text)),
+                     frozenset(grams(text, index.params.ngram_min, index.params.ngram_max)))
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    terms: TextTerms
+
+
+class PassageTerms:
+    """Analysed passages and their sentences, computed once per passage on first use."""
+
+    def __init__(self, index: LexicalIndex, texts: list[str]) -> None:
+        self._index = index
+        self._texts = texts
+        self._passages: dict[int, TextTerms] = {}
+        self._sentences: dict[int, list[Sentence]] = {}
+
+    def passage(self, row: int) -> TextTerms:
+        if row not in self._passages:
+            self._passages[row] = text_terms(self._texts[row], self._index)
+        return self._passages[row]
+
+    def sentences(self, row: int) -> list[Sentence]:
+        """The answer-bearing sentences of a passage (headings are context, not answers)."""
+        if row not in self._sentences:
+            text = self._texts[row]
+            self._sentences[row] = [Sentence(s, e, text_terms(text[s:e], self._index))
+                                    for s, e in sentence_spans(text) if text[s] != "#"]
+        return self._sentences[row]
+
+
+def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms) -> float:
+    """Share of the question's weighted words that a text (given by its terms) covers, 0–1."""
     total = sum(w.idf for w in words)
+    if total <= 0:
+        return 0.0
     covered = 0.0
     for w in words:
-        if w.stem in text_stems or query.expansions.get(w.stem, set()) & text_stems:
+        if w.stem in terms.stems or query.expansions.get(w.stem, set()) & terms.stems:
             covered += w.idf
-        elif w.grams and len(w.grams & text_grams) / len(w.grams) >= GRAM_COVER:
+        elif w.grams and len(w.grams & terms.grams) / len(w.grams) >= GRAM_COVER:
             covered += 0.8 * w.idf
-    return covered / total if total > 0 else 0.0
+    return covered / total
 
 
-def best_sentences(words: list[QuestionWord], query: LexicalQuery, text: str, index: LexicalIndex,
-                   max_sentences: int = 2) -> list[tuple[int, int]]:
-    """Offsets (in ``text``) of the sentence(s) that answer best; empty when none matches."""
-    scored = []
-    for start, end in sentence_spans(text):
-        if text[start] == "#":  # headings are context, not answers
-            continue
-        score = coverage(words, query, text[start:end], index)
-        if score > 0:
-            scored.append((score, start, end))
+def best_sentences(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],
+                   max_sentences: int = 2) -> tuple[float, list[tuple[int, int]]]:
+    """The best sentence coverage, and the offsets of the sentence(s) that answer best
+    (those within 80 % of the best; none when nothing matches)."""
+    scored = [(coverage(words, query, s.terms), s.start, s.end) for s in sentences]
+    scored = [item for item in scored if item[0] > 0]
     if not scored:
-        return []
-    best = max(s for s, _, _ in scored)
+        return 0.0, []
+    best = max(score for score, _, _ in scored)
     chosen = sorted(sorted(scored, key=lambda item: -item[0])[:max_sentences], key=lambda item: item[1])
-    return [(start, end) for score, start, end in chosen if score >= 0.8 * best]
+    return best, [(start, end) for score, start, end in chosen if score >= 0.8 * best]

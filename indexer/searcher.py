@@ -15,7 +15,7 @@ import numpy as np
 
 from indexer.documents import Document
 from indexer.encoder import Encoder, load_encoder
-from indexer.evidence import best_sentences, coverage, question_words
+from indexer.evidence import PassageTerms, best_sentences, coverage, question_words
 from indexer.fusion import fuse_rrf, fuse_zscore
 from indexer.intent import definition_strength, definition_subjects
 from indexer.passages import Passage
@@ -70,6 +70,8 @@ class Searcher:
         self.settings = settings
         self.synonyms = synonyms or []
         self._dedup = [dedup_key(p.text) for p in index.passages]
+        self._row_of = {p.id: row for row, p in enumerate(index.passages)}
+        self._terms = PassageTerms(index.lexical, [p.text for p in index.passages])
 
     @classmethod
     def open(cls, settings: Settings, index_dir: Path | None = None, encoder: Encoder | None = None) -> "Searcher":
@@ -88,54 +90,42 @@ class Searcher:
         return str(self.index.manifest.get("build_id", ""))
 
     def search(self, question: str, k: int = 5, *, retriever: str = "hybrid", explain: bool = False) -> SearchResult:
+        """The ``k`` best distinct passages for ``question``, with highlights and abstention."""
         started = time.perf_counter()
         if retriever not in RETRIEVERS:
             raise UnknownRetriever(f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}")
         settings = self.settings
         lexical = self.index.lexical
         query = lexical.analyse_question(question, self.synonyms, settings.synonym_weight)
-        field_weights = {"stems": settings.weight_stems, "grams": settings.weight_ngrams,
-                         "headings": settings.weight_headings}
-        lex_total, per_field = lexical.scores(query, field_weights)
-        size = lexical.size
-        n_candidates = min(max(settings.candidates, k * 4), size)
-
+        lex_total, per_field = lexical.scores(query, self._field_weights)
+        n_candidates = min(max(settings.candidates, k * 4), lexical.size)
         lex_candidates = np.argsort(-lex_total, kind="stable")[:n_candidates]
         lex_candidates = lex_candidates[lex_total[lex_candidates] > 0]
-        subjects = definition_subjects(question, self.synonyms)
-        if subjects and settings.weight_definition > 0:  # "Hvad er X?" wants the passage defining X
-            lex_total = lex_total.copy()
-            bonus = settings.weight_definition * float(lex_total[lex_candidates[0]]) if len(lex_candidates) else 0.0
-            for row in lex_candidates:
-                lex_total[row] += bonus * definition_strength(self.index.passages[int(row)], subjects)
-            lex_candidates = lex_candidates[np.argsort(-lex_total[lex_candidates], kind="stable")]
-        dense_scores: np.ndarray | None = None
-        dense_ids = np.zeros(0, np.int64)
+        lex_total = self._definition_bonus(question, lex_total, lex_candidates)
+        lex_candidates = lex_candidates[np.argsort(-lex_total[lex_candidates], kind="stable")]
+
         query_vector = None
+        dense_ids = np.zeros(0, np.int64)
         if retriever != "lexical" and self.encoder is not None:
             query_vector = self.encoder.encode_queries([question])[0]
             dense_ids, _ = self.index.dense.top(query_vector, n_candidates)
+        candidates, fused = self._fuse(retriever, lex_total, lex_candidates, query_vector, dense_ids)
 
-        if retriever == "lexical":
-            candidates = lex_candidates
-            fused = lex_total[candidates]
-        elif retriever == "dense":
-            candidates = dense_ids
-            fused = self.index.dense.scores_for(query_vector, candidates).astype(np.float64)
-        else:
-            candidates = np.unique(np.concatenate([lex_candidates, dense_ids]))
-            dense_scores = self.index.dense.scores_for(query_vector, candidates).astype(np.float64)
-            signals = {"lexical": lex_total[candidates], "dense": dense_scores}
-            weights = {"lexical": settings.weight_lexical, "dense": settings.weight_dense}
-            if settings.fusion == "rrf":
-                fused = fuse_rrf(signals, weights, settings.rrf_k)
-            else:
-                fused = fuse_zscore(signals, weights)
-        order = np.argsort(-fused, kind="stable")
+        words = question_words(lexical, query, question)
+        evidence = {}  # row → (best sentence coverage, highlight spans)
+        depth = min(len(candidates), max(settings.rerank_depth, k))
+        top = np.argsort(-fused, kind="stable")[:depth]
+        for position in top:
+            row = int(candidates[position])
+            evidence[row] = best_sentences(words, query, self._terms.sentences(row))
+        if settings.weight_sentence > 0 and len(top) > 1:  # the passage whose one sentence answers wins
+            spread = float(np.std(fused[top])) or 1.0
+            fused = fused.copy()
+            for position in top:
+                fused[position] += settings.weight_sentence * spread * evidence[int(candidates[position])][0]
+        order = np.concatenate([top[np.argsort(-fused[top], kind="stable")],
+                                np.argsort(-fused, kind="stable")[depth:]])
 
-        words = question_words(lexical, question)
-        lex_rank_of = {int(r): i + 1 for i, r in enumerate(lex_candidates)}
-        dense_rank_of = {int(r): i + 1 for i, r in enumerate(dense_ids)}
         hits: list[Hit] = []
         seen: set[str] = set()
         for position in order:
@@ -144,32 +134,19 @@ class Searcher:
                 continue
             seen.add(self._dedup[row])
             passage = self.index.passages[row]
+            if row not in evidence:
+                evidence[row] = best_sentences(words, query, self._terms.sentences(row))
             explanation = None
             if explain:
-                dense_value = None
-                if query_vector is not None:
-                    dense_value = float(self.index.dense.scores_for(query_vector, np.array([row]))[0])
-                explanation = Explanation(
-                    lexical_rank=lex_rank_of.get(row),
-                    lexical_score=round(float(lex_total[row]), 6),
-                    field_scores={name: round(float(v[row]), 6) for name, v in per_field.items()},
-                    dense_rank=dense_rank_of.get(row),
-                    dense_score=None if dense_value is None else round(dense_value, 6),
-                    matched_terms=lexical.matched_terms(row, query),
-                    coverage=round(coverage(words, query, passage.text, lexical), 4),
-                )
-            hits.append(Hit(
-                rank=len(hits) + 1,
-                score=round(float(fused[position]), 6),
-                passage=passage,
-                document=self.index.documents[passage.doc_id],
-                highlights=best_sentences(words, query, passage.text, lexical),
-                explanation=explanation,
-            ))
+                explanation = self._explain(row, query, words, lex_total, per_field, lex_candidates,
+                                            query_vector, dense_ids)
+            hits.append(Hit(rank=len(hits) + 1, score=round(float(fused[position]), 6), passage=passage,
+                            document=self.index.documents[passage.doc_id], highlights=evidence[row][1],
+                            explanation=explanation))
             if len(hits) == k:
                 break
 
-        confidence = coverage(words, query, hits[0].passage.text, lexical) if hits else 0.0
+        confidence = coverage(words, query, self._terms.passage(self._row_of[hits[0].passage.id])) if hits else 0.0
         return SearchResult(
             query=question,
             retriever=retriever,
@@ -178,6 +155,55 @@ class Searcher:
             confidence=round(confidence, 4),
             hits=hits,
             expanded_terms=query.added,
+        )
+
+    @property
+    def _field_weights(self) -> dict[str, float]:
+        s = self.settings
+        return {"stems": s.weight_stems, "grams": s.weight_ngrams,
+                "headings": s.weight_headings}
+
+    def _definition_bonus(self, question: str, lex_total: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """"Hvad er X?" wants the passage that defines X: add a share of the top score to it."""
+        subjects = definition_subjects(question, self.synonyms)
+        if not subjects or self.settings.weight_definition <= 0 or len(candidates) == 0:
+            return lex_total
+        boosted = lex_total.copy()
+        bonus = self.settings.weight_definition * float(lex_total[candidates[0]])
+        for row in candidates:
+            boosted[row] += bonus * definition_strength(self.index.passages[int(row)], subjects)
+        return boosted
+
+    def _fuse(self, retriever: str, lex_total: np.ndarray, lex_candidates: np.ndarray,
+              query_vector: np.ndarray | None, dense_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate rows and their fused scores for the named retriever."""
+        if retriever == "lexical" or query_vector is None:
+            return lex_candidates, lex_total[lex_candidates]
+        if retriever == "dense":
+            return dense_ids, self.index.dense.scores_for(query_vector, dense_ids).astype(np.float64)
+        candidates = np.unique(np.concatenate([lex_candidates, dense_ids]))
+        signals = {"lexical": lex_total[candidates],
+                   "dense": self.index.dense.scores_for(query_vector, candidates).astype(np.float64)}
+        weights = {"lexical": self.settings.weight_lexical, "dense": self.settings.weight_dense}
+        if self.settings.fusion == "rrf":
+            return candidates, fuse_rrf(signals, weights, self.settings.rrf_k)
+        return candidates, fuse_zscore(signals, weights)
+
+    def _explain(self, row: int, query, words, lex_total: np.ndarray, per_field: dict[str, np.ndarray],
+                 lex_candidates: np.ndarray, query_vector: np.ndarray | None, dense_ids: np.ndarray) -> Explanation:
+        dense_value = None
+        if query_vector is not None:
+            dense_value = round(float(self.index.dense.scores_for(query_vector, np.array([row]))[0]), 6)
+        lex_rank = np.flatnonzero(lex_candidates == row)
+        dense_rank = np.flatnonzero(dense_ids == row)
+        return Explanation(
+            lexical_rank=int(lex_rank[0]) + 1 if len(lex_rank) else None,
+            lexical_score=round(float(lex_total[row]), 6),
+            field_scores={name: round(float(v[row]), 6) for name, v in per_field.items()},
+            dense_rank=int(dense_rank[0]) + 1 if len(dense_rank) else None,
+            dense_score=dense_value,
+            matched_terms=self.index.lexical.matched_terms(row, query),
+            coverage=round(coverage(words, query, self._terms.passage(row)), 4),
         )
 
 

@@ -62,10 +62,14 @@ class Settings(BaseSettings):
     weight_lexical: float = Field(1.0, ge=0)
     weight_dense: float = Field(0.25, ge=0)
     rrf_k: int = Field(60, ge=1)
+    weight_sentence: float = Field(
+        0.0, ge=0, description="Rerank bonus (in score spreads) for the share of the question one sentence covers.")
+    rerank_depth: int = Field(30, ge=1, description="How many fused candidates the sentence evidence reranks.")
     candidates: int = Field(100, ge=1, description="Candidates taken from each side before fusion.")
 
-    # Abstention: below this calibrated confidence the answer is flagged as uncertain
-    abstain_threshold: float = Field(0.0)
+    # Abstention: below this confidence (share of the question the best passage covers) the answer
+    # is flagged as uncertain. Calibrated with `python -m eval.calibrate` (docs/retrieval.md).
+    abstain_threshold: float = Field(0.43, ge=0, le=1)
 
     # Service
     host: str = "127.0.0.1"

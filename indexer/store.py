@@ -15,7 +15,7 @@ from indexer.documents import Document
 from indexer.lexical import LexicalIndex
 from indexer.passages import Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class IndexNotFound(FileNotFoundError):
