@@ -98,9 +98,14 @@ class FeedbackStore:
             pairs[(judgment.query_id, judgment.passage_id)] = judgment
         return [pairs[key] for key in sorted(pairs)]
 
-    def qrels(self, index_version: str | None = None) -> str:
-        """TREC qrels: ``query_id 0 passage_id relevance`` (1 helpful, 0 not helpful)."""
-        return "".join(f"{j.query_id} 0 {j.passage_id} {int(j.helpful)}\n" for j in self.latest(index_version))
+    def qrels(self, index_version: str | None = None, layout: str = "trec") -> str:
+        """TREC qrels: ``query_id 0 passage_id relevance`` (1 helpful, 0 not helpful); with
+        ``layout="beir"`` a BEIR ``qrels/<split>.tsv`` (header, then query-id, corpus-id, score)."""
+        judgments = self.latest(index_version)
+        if layout == "beir":
+            return "query-id\tcorpus-id\tscore\n" + "".join(
+                f"{j.query_id}\t{j.passage_id}\t{int(j.helpful)}\n" for j in judgments)
+        return "".join(f"{j.query_id} 0 {j.passage_id} {int(j.helpful)}\n" for j in judgments)
 
     def queries(self, index_version: str | None = None) -> list[dict[str, str]]:
         """BEIR-style queries for the qrels: ``{"_id", "text"}``, the latest wording of each question."""

@@ -78,6 +78,11 @@ def test_qrels_export_latest_judgment_per_question_and_passage(client):
     assert response.text.splitlines() == expected
     assert all(len(line.split()) == 4 for line in response.text.splitlines())
 
+    beir = client.get("/api/feedback/qrels", params={"layout": "beir"}).text.splitlines()
+    assert beir[0] == "query-id\tcorpus-id\tscore"
+    assert sorted(beir[1:]) == sorted(line.replace(" 0 ", "\t").replace(" ", "\t") for line in expected)
+    assert client.get("/api/feedback/qrels", params={"layout": "csv"}).status_code == 422
+
     queries = [json.loads(line) for line in client.get("/api/feedback/queries").text.splitlines()]
     assert queries == sorted([{"_id": peer, "text": "hvad er  PEERSTØTTE"}, {"_id": wrap, "text": "Hvad er WRAP?"}],
                              key=lambda q: q["_id"])

@@ -174,3 +174,30 @@ def test_feedback_form_rejects_bad_input_and_other_sites(client):
                           headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403
     assert client.get("/api/feedback/qrels").text == ""
+
+
+def test_source_links_are_shown_only_when_known_and_safe(tmp_path, isolated_data):
+    from conftest import hashing_settings, write_doc
+
+    from indexer.build import build_index
+    from indexer.encoder import HashingEncoder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "synonyms.txt").write_text("", encoding="utf-8")
+    write_doc(corpus, "wrap", "WRAP", "## Om WRAP\n\nWRAP er et peer-baseret gruppeforløb med fokus på recovery.\n",
+              source_url="https://example.org/wrap")
+    write_doc(corpus, "ond", "Ond kilde", "WRAP nævnes også her, i en kilde med en farlig adresse.\n",
+              source_url="javascript:alert(1)")
+    settings = hashing_settings(isolated_data, corpus)
+    build_index(corpus, settings.index_dir, settings, HashingEncoder(256), progress=False)
+    searcher = Searcher.open(settings, encoder=HashingEncoder(256))
+    with TestClient(create_app(settings, searcher_loader=lambda path: searcher)) as small:
+        page = small.get("/", params={"q": "Hvad er WRAP?"}).text
+        document = small.get("/documents/wrap").text
+        bad_document = small.get("/documents/ond").text
+    assert page.count('class="action source-link" href="https://example.org/wrap"') == 1
+    assert "javascript:" not in page and "javascript:" not in bad_document
+    assert 'data-citation="WRAP. Testforlaget. Afsnit: Om WRAP. https://example.org/wrap"' in page
+    assert 'href="https://example.org/wrap" rel="noopener noreferrer">Åbn den originale side' in document
+    assert "Adressen på den originale side kendes ikke" in bad_document

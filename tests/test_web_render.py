@@ -41,6 +41,15 @@ def test_highlights_are_cut_exactly_at_their_offsets():
                                   Segment(" Sidste.")]
 
 
+def test_answer_sentences_in_a_row_read_as_one_highlight():
+    text = "Første. Anden.  Tredje. Fjerde."
+    spans = [(text.index("Tredje"), len(text) - len(" Fjerde.")), (0, len("Første."))]
+    spans.append((text.index("Anden"), text.index("Anden") + len("Anden.")))
+    assert render.merge_spans(text, spans) == [(0, len(text) - len(" Fjerde."))]
+    assert render.text_blocks(text, spans)[0].segments == [Segment("Første. Anden.  Tredje.", answer=True),
+                                                           Segment(" Fjerde.")]
+
+
 def test_a_highlight_across_blocks_marks_each_part_and_no_markup_is_lost():
     text = "Linje et.\n\n- punkt"
     blocks = render.text_blocks(text, [(5, len(text))])
@@ -81,13 +90,16 @@ def test_links_and_citation():
 def test_app_js_renders_the_same_blocks_as_python(corpus_searcher):
     """Oracle: app.js's passageBlocks against web/render.py on real passages and answers."""
     cases = []
-    for question in ["Hvad er peerstøtte?", "Hvad er WRAP?", "Hvem er målgruppen for initiativet om at udbrede peers?",
-                     "Hvilke skalaer måler recovery-orientering?", "Hvordan rekrutteres peers?"]:
+    for question in ["Hvad er peerstøtte?", "Hvad er WRAP?", "Hvilke skalaer måler recovery-orientering?",
+                     "Hvem er målgruppen for initiativet om at udbrede peers?", "Hvordan rekrutteres peers?"]:
         for hit in corpus_searcher.search(question, 10).hits:
             cases.append({"text": hit.passage.text, "highlights": [{"start": s, "end": e} for s, e in hit.highlights]})
     emoji = "Indledning 😀 her.\n\n- Svaret 🎉 står her. Og mere."
+    emoji_case = len(cases)
     cases.append({"text": emoji, "highlights": [{"start": 23, "end": 44}]})
     cases.append({"text": "x", "highlights": [{"start": 0, "end": 5}]})
+    cases.append({"text": "En. To.\n\nTre.", "highlights": [{"start": 9, "end": 13}, {"start": 0, "end": 3},
+                                                         {"start": 4, "end": 7}]})
     script = ("const r = require(process.argv[1]); const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
               "process.stdout.write(JSON.stringify(cases.map(c => r.passageBlocks(c.text, c.highlights).map(b => ("
               "{kind: b.kind, level: b.level, segments: b.segments.map(s => [s.text, s.answer]),"
@@ -98,7 +110,7 @@ def test_app_js_renders_the_same_blocks_as_python(corpus_searcher):
     for case, js_blocks in zip(cases, from_js, strict=True):
         spans = [(h["start"], h["end"]) for h in case["highlights"]]
         assert js_blocks == flat(render.text_blocks(case["text"], spans)), case["text"][:80]
-    assert any(seg[1] for b in from_js[-2] for item in b["items"] for seg in item)  # emoji offsets line up
+    assert any(seg[1] for b in from_js[emoji_case] for item in b["items"] for seg in item)  # code points
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")

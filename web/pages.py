@@ -18,6 +18,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from indexer.searcher import Searcher
 from service.dependencies import SearcherDep, get_searcher
@@ -34,6 +35,7 @@ templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoade
 
 RESULTS_PER_QUESTION = 5
 MAX_HISTORY = 4  # earlier questions a browser without JavaScript carries along in ``h``
+MAX_FORM_BYTES = 16_384
 EXAMPLES = (
     "Hvad er peerstøtte?",
     "Hvem er målgruppen for initiativet om at udbrede peers?",
@@ -147,7 +149,10 @@ def install_web(app: FastAPI) -> None:
         if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
             return message_page(request, 403, "Vurderingen blev afvist",
                                 "Vurderingen kom fra en anden side end denne og blev ikke gemt.")
-        fields = {k: v[-1] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            return message_page(request, 413, "Vurderingen blev ikke gemt", "Formularen var for stor.")
+        fields = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
         back = fields.get("back", "/")
         if not back.startswith("/") or back.startswith("//") or "\\" in back:
             back = "/"
@@ -157,7 +162,8 @@ def install_web(app: FastAPI) -> None:
                                                                               "»Ikke hjælpsomt«.")
         if problem is None:
             try:
-                record_feedback(get_feedback_store(request), get_searcher(request), question.strip(), passage_id, bool(helpful))
+                await run_in_threadpool(record_feedback, get_feedback_store(request), get_searcher(request),
+                                        question.strip(), passage_id, bool(helpful))
             except UnknownPassage:
                 problem = ("Tekststykket findes ikke længere i søgeindekset, måske fordi materialet er "
                            "opdateret. Stil spørgsmålet igen, og vurder det nye svar.")

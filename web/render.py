@@ -11,8 +11,9 @@ cards it renders; ``tests/test_web_render.py`` checks that the two agree.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from itertools import pairwise
 from urllib.parse import quote, urlencode
 
 _HEADING = re.compile(r"(#{1,6})[ \t]+")
@@ -89,7 +90,7 @@ def segments(text: str, start: int, end: int, answers: Sequence[Span] = (), cite
         cuts.update(x for x in (a, b) if start < x < end)
     points = sorted(cuts)
     result: list[Segment] = []
-    for a, b in zip(points, points[1:]):
+    for a, b in pairwise(points):
         flags = (any(s <= a and b <= e for s, e in answers), bool(cited and cited[0] <= a and b <= cited[1]))
         if result and (result[-1].answer, result[-1].cited) == flags:
             result[-1] = Segment(result[-1].text + text[a:b], *flags)
@@ -103,8 +104,20 @@ def clean_spans(spans: Iterable[Span], length: int) -> list[Span]:
     return [(int(s), int(e)) for s, e in spans if 0 <= int(s) < int(e) <= length]
 
 
+def merge_spans(text: str, spans: Iterable[Span]) -> list[Span]:
+    """Sorted spans, joined where only whitespace (or nothing) lies between them, so two answer
+    sentences in a row read as one highlight."""
+    merged: list[Span] = []
+    for start, end in sorted(spans):
+        if merged and not text[merged[-1][1]:start].strip():
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
 def text_blocks(text: str, answers: Iterable[Span] = (), cited: Span | None = None) -> list[Block]:
-    answers = clean_spans(answers, len(text))
+    answers = merge_spans(text, clean_spans(answers, len(text)))
     blocks: list[Block] = []
     for kind, level, ranges in parse_blocks(text):
         block = Block(kind, ranges[0][0], ranges[-1][1], level)
@@ -190,5 +203,6 @@ def citation(title: str, publisher: str, section: str, url: str) -> str:
     return " ".join(parts)
 
 
-__all__ = ["Segment", "Block", "parse_blocks", "segments", "text_blocks", "document_outline", "cited_groups", "document_url",
-           "chat_url", "citation", "safe_source_url", "parse_highlight_param", "highlight_param", "clean_spans"]
+__all__ = ["Segment", "Block", "parse_blocks", "segments", "text_blocks", "document_outline", "cited_groups",
+           "document_url", "chat_url", "citation", "safe_source_url", "parse_highlight_param", "highlight_param",
+           "clean_spans", "merge_spans"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -103,11 +103,17 @@ VersionParam = Annotated[str | None, Query(description="Only judgments made on t
             responses={200: {"content": {"text/plain": {"example": "fb-0123456789ab 0 peerstoette-tema#3 1\n"}},
                              "description": "One line per question and passage: `query_id 0 passage_id "
                                             "relevance` (1 helpful, 0 not helpful; the latest judgment wins)."}})
-def feedback_qrels(store: FeedbackStoreDep, index_version: VersionParam = None) -> PlainTextResponse:
-    """Pair with `/api/feedback/queries` for a benchmark. Passage ids belong to an index version:
-    filter with `index_version` when the index has been rebuilt since the judgments were made."""
-    return PlainTextResponse(store.qrels(index_version), media_type="text/plain; charset=utf-8",
-                             headers={"Content-Disposition": 'inline; filename="feedback-qrels.txt"'})
+def feedback_qrels(store: FeedbackStoreDep, index_version: VersionParam = None,
+                   layout: Annotated[Literal["trec", "beir"], Query(
+                       description="`trec` (default): `query_id 0 passage_id relevance`; `beir`: the "
+                                   "tab-separated `qrels/<split>.tsv` of a BEIR folder, with its header.")] = "trec",
+                   ) -> PlainTextResponse:
+    """Pair with `/api/feedback/queries` (the BEIR `queries.jsonl`) for a benchmark. Passage ids
+    belong to an index version: filter with `index_version` when the index has been rebuilt since
+    the judgments were made."""
+    name = "feedback-qrels.tsv" if layout == "beir" else "feedback-qrels.txt"
+    return PlainTextResponse(store.qrels(index_version, layout), media_type="text/plain; charset=utf-8",
+                             headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
 @router.get("/feedback/queries", response_class=Response, summary="Export the judged questions (BEIR JSONL)",

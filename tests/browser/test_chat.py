@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -61,7 +62,7 @@ def test_open_the_document_view_at_the_cited_passage_and_come_back(page: Page):
     ask(page, "Hvem er målgruppen for initiativet om at udbrede peers?")
     card = page.locator("#t0-r2")
     card_marks = card.locator("mark.answer").all_inner_texts()
-    title = card.locator(".card-title").inner_text().replace("Nr. 2: ", "")
+    title = card.locator(".card-title").text_content().replace("Nr. 2: ", "")
     card.get_by_role("link", name="Vis i dokumentet").click()
     page.wait_for_url(re.compile(r"/documents/"))
     cited = page.locator("#cited")
@@ -115,6 +116,17 @@ def test_the_conversation_survives_a_reload_until_a_new_one_is_started(page: Pag
     expect(page.locator("#q")).to_be_focused()
     page.reload()
     expect(page.locator(".turn")).to_have_count(0)
+
+
+def test_a_link_with_a_question_is_answered_and_joins_the_conversation(page: Page):
+    page.goto("/")
+    ask(page, "Hvad er peerstøtte?")
+    page.goto("/?q=Hvad+er+WRAP%3F")  # e.g. a bookmark: the server answers, the script keeps it
+    expect(page.locator("#t1-r1 mark.answer").first).to_be_visible()
+    expect(page.locator(".turn-question")).to_have_text([re.compile("peerstøtte"), re.compile("WRAP")])
+    page.wait_for_url(re.compile(r"/$"))
+    page.reload()
+    expect(page.locator(".turn")).to_have_count(2)
 
 
 def test_a_question_containing_html_is_shown_as_text(page: Page):
@@ -209,10 +221,18 @@ def test_copy_citation(make_page, live_server):
     expect(card.locator(".copy-citation")).to_have_text("Kopieret")
     expect(page.locator("#status")).to_contain_text("Kopieret")
     copied = page.evaluate("navigator.clipboard.readText()")
-    title, publisher = card.locator(".card-title").inner_text(), card.locator(".publisher").inner_text()
+    title, publisher = card.locator(".card-title").text_content(), card.locator(".publisher").text_content()
     assert title.replace("Nr. 1: ", "") in copied and publisher.replace("Udgiver: ", "") in copied
     assert re.search(r"http://127\.0\.0\.1:\d+/documents/[\w-]+\?passage=", copied)
     assert copied == card.get_attribute("data-citation")
+    server_page = page.request.get("/?q=" + "Hvad er WRAP?".replace(" ", "+").replace("?", "%3F")).text()
+    server_citation = re.search(r'id="t0-r1" data-passage-id="[^"]*" data-citation="([^"]*)"', server_page)
+    assert server_citation and html.unescape(server_citation.group(1)) == copied  # same text both ways
+
+    card.get_by_role("link", name="Vis i dokumentet").click()
+    page.get_by_role("button", name="Kopiér kilde").click()
+    expect(page.locator("#status")).to_contain_text("Kopieret")
+    assert page.evaluate("navigator.clipboard.readText()") == copied
 
 
 def test_keyboard_only(page: Page):

@@ -86,11 +86,22 @@
     return spans.map(function (s) { return [units[s[0]], units[s[1]]]; });
   }
 
+  /** Sorted spans, joined where only whitespace lies between them (two sentences in a row). */
+  function mergeSpans(text, spans) {
+    var merged = [];
+    spans.slice().sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; }).forEach(function (span) {
+      var last = merged[merged.length - 1];
+      if (last && !text.slice(last[1], span[0]).trim()) last[1] = Math.max(last[1], span[1]);
+      else merged.push([span[0], span[1]]);
+    });
+    return merged;
+  }
+
   function passageBlocks(text, highlights) {
     var length = Array.from(text).length;
     var spans = (highlights || []).map(function (h) { return [Number(h.start), Number(h.end)]; })
       .filter(function (s) { return s[0] >= 0 && s[0] < s[1] && s[1] <= length; });
-    spans = toUnits(text, spans);
+    spans = mergeSpans(text, toUnits(text, spans));
     return parseBlocks(text).map(function (block) {
       var pieces = block[2].map(function (r) { return segments(text, r[0], r[1], spans); });
       return block[0] === "list"
@@ -560,10 +571,15 @@
   function initDocument() {
     announcer = $("#status");
     var cited = document.getElementById("cited");
-    if (cited) {
-      cited.scrollIntoView({ block: "start" });
+    if (!cited) return;
+    // After the browser's own jump to #cited (which puts it at the very top): a short passage
+    // is centred so the text before it shows too; reading (and a screen reader) starts there.
+    function place() {
+      cited.scrollIntoView({ block: cited.offsetHeight < window.innerHeight * 0.7 ? "center" : "start" });
       cited.focus({ preventScroll: true });
     }
+    if (document.readyState === "complete") place();
+    else window.addEventListener("load", function () { window.setTimeout(place, 0); });
   }
 
   // A skip link moves the keyboard focus too, not only the view.
