@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no index at {args.index}; build it with `python -m indexer build --out {args.index}`",
               file=sys.stderr)
         return 2
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
+                access_log=False)  # access logs would keep caseworkers' questions (``/?q=``)
     return 0
 
 

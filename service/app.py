@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from indexer.searcher import Searcher
 from indexer.settings import Settings
+from service.docs import install_docs
 from service.errors import install_error_handlers
 from service.routes import documents, feedback, health, search
 from service.state import SearcherHolder
@@ -34,8 +35,10 @@ def create_app(settings: Settings | None = None,
         app.state.searchers = SearcherHolder(settings.index_dir, loader)  # loads index + model once
         yield
 
-    app = FastAPI(title="Peerstøtte-søgning API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="Peerstøtte-søgning API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
+    install_docs(app)
     install_error_handlers(app)
     app.include_router(search.router)
     app.include_router(documents.router)

@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,13 @@ def validation_errors(exc: RequestValidationError) -> list[dict]:
     return [{"field": _field_name(tuple(e.get("loc", ()))), "message": _message(e)} for e in exc.errors()]
 
 
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (not the API) gets an HTML error page."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """JSON errors for the API; pages may set ``app.state.html_error_page(request, status)``."""
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = validation_errors(exc)
@@ -59,7 +65,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": exc.detail, "errors": []}, status_code=404)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        html_page = getattr(request.app.state, "html_error_page", None)
+        if html_page is not None and wants_html(request):
+            return html_page(request, exc.status_code)
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no such page or endpoint: {request.url.path} (see /docs for the API)"

@@ -201,3 +201,18 @@ def test_source_links_are_shown_only_when_known_and_safe(tmp_path, isolated_data
     assert 'data-citation="WRAP. Testforlaget. Afsnit: Om WRAP. https://example.org/wrap"' in page
     assert 'href="https://example.org/wrap" rel="noopener noreferrer">Åbn den originale side' in document
     assert "Adressen på den originale side kendes ikke" in bad_document
+
+
+def test_unknown_page_address_gets_a_danish_html_page_and_api_gets_json(client):
+    page = client.get("/documents/a/b", headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert "Siden findes ikke" in page.text and page.headers["content-type"].startswith("text/html")
+    api = client.get("/api/nope", headers={"accept": "text/html"})
+    assert api.status_code == 404 and "see /docs" in api.json()["detail"]
+
+
+def test_api_docs_are_served_from_local_assets(client):
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "/docs-assets/swagger-ui-bundle.js" in docs.text and "cdn" not in docs.text.lower()
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200

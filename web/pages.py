@@ -90,10 +90,20 @@ def message_page(request: Request, status: int, title: str, message: str, **extr
     return page(request, "message.html", {"title": title, "message": message, **extra}, status)
 
 
+def error_page(request: Request, status: int) -> HTMLResponse:
+    """Danish HTML page for an HTTP error on a page address (unknown path, wrong method)."""
+    if status == 404:
+        return message_page(request, 404, "Siden findes ikke",
+                            "Adressen findes ikke her. Tjek linket, eller stil dit spørgsmål på forsiden.")
+    return message_page(request, status, "Det gik ikke",
+                        "Forespørgslen kunne ikke gennemføres. Gå til forsiden og prøv igen.")
+
+
 def install_web(app: FastAPI) -> None:
     """Pages, static files and the security headers (CSP) on ``app``."""
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.state.html_error_page = error_page
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def chat(request: Request, searcher: SearcherDep, q: str | None = None,
