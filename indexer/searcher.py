@@ -7,6 +7,7 @@ lexical fields and the dense side fused as configured in the settings).
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from indexer.store import IndexData, dedup_key, load_index
 from indexer.synonyms import SynonymRule, load_synonyms
 
 RETRIEVERS = ("hybrid", "lexical", "dense")
+QUERY_VECTOR_CACHE = 10_000
 
 
 class UnknownRetriever(ValueError):
@@ -71,6 +73,8 @@ class Searcher:
         self.synonyms = synonyms or []
         self._dedup = [dedup_key(p.text) for p in index.passages]
         self._row_of = {p.id: row for row, p in enumerate(index.passages)}
+        self._vectors: dict[str, np.ndarray] = {}
+        self._vectors_lock = threading.Lock()
         self._terms = PassageTerms(index.lexical, [p.text for p in index.passages])
 
     @classmethod
@@ -107,7 +111,7 @@ class Searcher:
         query_vector = None
         dense_ids = np.zeros(0, np.int64)
         if retriever != "lexical" and self.encoder is not None:
-            query_vector = self.encoder.encode_queries([question])[0]
+            query_vector = self._query_vector(question)
             dense_ids, _ = self.index.dense.top(query_vector, n_candidates)
         candidates, fused = self._fuse(retriever, lex_total, lex_candidates, query_vector, dense_ids)
 
@@ -156,6 +160,17 @@ class Searcher:
             hits=hits,
             expanded_terms=query.added,
         )
+
+    def _query_vector(self, question: str) -> np.ndarray:
+        """The question's embedding; recent ones are kept, since the encoder dominates latency."""
+        vector = self._vectors.get(question)
+        if vector is None:
+            vector = self.encoder.encode_queries([question])[0]
+            with self._vectors_lock:  # requests run in a thread pool
+                if len(self._vectors) >= QUERY_VECTOR_CACHE:
+                    self._vectors.pop(next(iter(self._vectors)))
+                self._vectors[question] = vector
+        return vector
 
     @property
     def _field_weights(self) -> dict[str, float]:
