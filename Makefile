@@ -54,7 +54,12 @@ test-fast: install-dev
 	$(PY) -m pytest -q -m "not slow and not browser"
 
 eval: index
-	$(PY) -m eval run ../shared/eval/dev-questions.jsonl
+	$(PY) -m eval run ../shared/eval/dev-questions.jsonl --retrievers lexical,dense,hybrid
+
+# The external Danish benchmark (about 8 minutes on 2 cores); report in docs/benchmarks/.
+bench: install
+	$(PY) -m eval run ../shared/eval/external/danish-squad-dev --retrievers lexical,dense,hybrid \
+		--out docs/benchmarks/danish-squad-dev --runs-dir var/eval/danish-squad-dev-runs
 
 clean:
 	rm -rf var

@@ -1,58 +1,186 @@
-"""``python -m eval run DATASET``: retrieval quality on evidence-span questions."""
+"""``python -m eval run DATASET``: compare retrievers on a BEIR folder or an evidence-span question file.
+
+``python -m eval index DATASET --out DIR`` indexes a BEIR corpus once, for ``run --index DIR`` or
+for a service started with ``python -m service --index DIR`` (then ``run --api URL``).
+Exit status: 0 all good, 1 a ``--min`` threshold not met (or the cross-check failed), 2 an error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+import time
 from pathlib import Path
 
-from eval.questions import DatasetError, load_questions
-from eval.span_eval import run_questions, span_metrics
-from indexer.searcher import RETRIEVERS, Searcher
+from eval.backends import API_MAX_K, BackendError
+from eval.compare import TESTS
+from eval.harness import Evaluation, Options, evaluate, metric_names
+from eval.metrics import MetricError, parse_metric
+from eval.questions import DatasetError
+from indexer.encoder import EncoderError
+from indexer.searcher import RETRIEVERS
 from indexer.settings import Settings
 from indexer.store import IndexNotFound
 
+EXTRA_MINIMUMS = ("unanswerable_flagged",)
+
+
+class UsageError(ValueError):
+    pass
+
 
 def _parser(settings: Settings) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="evaluate retrievers on a dataset")
-    run.add_argument("dataset", type=Path, help="an evidence-span question file (.jsonl)")
+    run = commands.add_parser("run", help="evaluate retrievers on a dataset and write a report")
+    run.add_argument("dataset", type=Path,
+                     help="a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) or an evidence-span .jsonl")
     run.add_argument("--retrievers", default="hybrid", help=f"comma-separated, from {','.join(RETRIEVERS)}")
-    run.add_argument("--index", type=Path, default=settings.index_dir)
+    run.add_argument("--k", type=int, default=10, help="cut-off for Recall@k and MAP@k (default 10)")
+    run.add_argument("--out", type=Path, default=None, help="report folder (default: var/eval/<dataset name>)")
+    run.add_argument("--min", dest="minimums", action="extend", nargs="+", default=[],
+                     metavar="[RETRIEVER:]METRIC=VALUE",
+                     help="fail (exit 1) when a metric is below VALUE, for every retriever or the one named, "
+                          "e.g. --min ndcg@10=0.8 hybrid:success@1=0.7")
+    run.add_argument("--runs-dir", type=Path, default=None,
+                     help="write the TREC runs and qrels.trec here instead of --out (they can be large)")
+    run.add_argument("--api", metavar="URL", help="measure a running service over HTTP instead of in-process")
+    run.add_argument("--index", type=Path, default=None,
+                     help=f"index to search: spans default {settings.index_dir}; BEIR default a temporary build")
     run.add_argument("--unanswerable", type=Path, default=None,
                      help="questions the corpus does not answer (default: unanswerable-dev.jsonl beside DATASET)")
-    run.add_argument("--quiet", action="store_true")
+    run.add_argument("--split", default="test", help="BEIR qrels split: qrels/SPLIT.tsv (default test)")
+    run.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries (a quick look)")
+    run.add_argument("--stat-test", choices=TESTS, default="student",
+                     help="paired significance test: student (t-test, default) or fisher (randomisation)")
+    run.add_argument("--max-p", type=float, default=0.05, help="significance level (default 0.05)")
+    run.add_argument("--threads", type=int, default=1,
+                     help="torch/faiss threads while searching in-process (default 1, stable on a shared "
+                          "machine; 0 = the libraries' defaults); indexing always uses the defaults")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    index = commands.add_parser("index", help="index a BEIR corpus with the project's indexer")
+    index.add_argument("dataset", type=Path, help="a BEIR folder")
+    index.add_argument("--out", type=Path, required=True, help="index path (a link to the build)")
+    index.add_argument("--quiet", action="store_true")
     return parser
 
 
+def parse_minimums(specs: list[str], retrievers: list[str], k: int) -> list[tuple[str | None, str, float]]:
+    """``[RETRIEVER:]METRIC=VALUE`` → ``(retriever or None, metric, value)``; UsageError when invalid."""
+    allowed = [*metric_names(k), *EXTRA_MINIMUMS]
+    out = []
+    for spec in specs:
+        target, _, value = spec.partition("=")
+        retriever, _, metric = target.rpartition(":")
+        metric = metric.strip().lower()
+        try:
+            minimum = float(value)
+        except ValueError:
+            raise UsageError(f"--min {spec!r}: write METRIC=VALUE, e.g. ndcg@10=0.8") from None
+        if metric not in allowed:
+            try:
+                parse_metric(metric)
+                reason = f"is not reported at --k {k}"
+            except MetricError:
+                reason = "is not a metric"
+            raise UsageError(f"--min {spec!r}: {metric!r} {reason}; use one of {', '.join(allowed)}")
+        if retriever and retriever not in retrievers:
+            raise UsageError(f"--min {spec!r}: retriever {retriever!r} is not in --retrievers {','.join(retrievers)}")
+        out.append((retriever or None, metric, minimum))
+    return out
+
+
+def check_minimums(evaluation: Evaluation, minimums) -> list[dict]:
+    checks = []
+    for retriever, metric, minimum in minimums:
+        for name in [retriever] if retriever else list(evaluation.results):
+            value = evaluation.results[name].get(metric)
+            if value is None:
+                continue
+            checks.append({"retriever": name, "metric": metric, "value": value, "minimum": minimum,
+                           "passed": value >= minimum})
+    return checks
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     settings = Settings()
     args = _parser(settings).parse_args(argv)
-    retrievers = [r.strip() for r in args.retrievers.split(",") if r.strip()]
-    unknown = [r for r in retrievers if r not in RETRIEVERS]
-    if unknown:
-        print(f"error: unknown retriever(s) {', '.join(unknown)}; choose from {', '.join(RETRIEVERS)}", file=sys.stderr)
-        return 2
     try:
-        questions = load_questions(args.dataset)
-        unanswerable_path = args.unanswerable or args.dataset.with_name("unanswerable-dev.jsonl")
-        unanswerable = load_questions(unanswerable_path) if unanswerable_path.is_file() else None
-        searcher = Searcher.open(settings, args.index)
-    except (DatasetError, IndexNotFound) as exc:
+        if args.command == "index":
+            return _index(args, settings)
+        return _run(args, settings, "python -m eval " + shlex.join(argv))
+    except (UsageError, DatasetError, IndexNotFound, BackendError, EncoderError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for retriever in retrievers:
-        outcomes = run_questions(searcher, questions, retriever, progress=not args.quiet)
-        metrics = span_metrics(outcomes)
-        misses = [o for o in outcomes if o.rank != 1]
-        print(f"\n{retriever}: {len(outcomes)} questions from {args.dataset}")
-        for o in misses:
-            print(f"  {o.id} rank={o.rank} {o.question}")
-        if unanswerable is not None:
-            flagged = span_metrics(run_questions(searcher, unanswerable, retriever, progress=False))["abstain_rate"]
-            print(f"Unanswerable flagged: {flagged:.3f} ({len(unanswerable.questions)} questions); "
-                  f"answerable flagged: {metrics['abstain_rate']:.3f}")
-        print(f"Success@1: {metrics['success@1']:.3f}  Success@5: {metrics['success@5']:.3f}  "
-              f"MRR@10: {metrics['mrr@10']:.3f}")
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.beir import load_beir
+    from eval.beir_index import build_beir_index
+
+    dataset = load_beir(args.dataset)
+    manifest = build_beir_index(dataset, args.out, settings, progress=not args.quiet)
+    print(f"indexed {manifest['passages']} corpus entries of {dataset.path} in {manifest['build_seconds']} s "
+          f"→ {args.out}; evaluate with `python -m eval run {args.dataset} --index {args.out}`")
     return 0
+
+
+def _run(args: argparse.Namespace, settings: Settings, command: str) -> int:
+    from eval.report import build_report, now, write_outputs
+
+    retrievers = list(dict.fromkeys(r.strip() for r in args.retrievers.split(",") if r.strip()))
+    unknown = [r for r in retrievers if r not in RETRIEVERS]
+    if unknown or not retrievers:
+        raise UsageError(f"unknown retriever(s) {', '.join(unknown) or '(none)'}; "
+                         f"choose from {', '.join(RETRIEVERS)}")
+    if args.k < 1:
+        raise UsageError("--k must be at least 1")
+    if args.api and args.k > API_MAX_K:
+        raise UsageError(f"--api: the service returns at most {API_MAX_K} results, "
+                         f"so --k must be {API_MAX_K} or less")
+    if args.threads < 0:
+        raise UsageError("--threads must be 0 (library defaults) or more")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    minimums = parse_minimums(args.minimums, retrievers, args.k)
+    dataset_name = args.dataset.resolve().name if args.dataset.is_dir() else args.dataset.stem
+    out = args.out or settings.data_dir / "eval" / dataset_name
+    options = Options(retrievers=retrievers, k=args.k, api=args.api, index=args.index,
+                      unanswerable=args.unanswerable, split=args.split, limit=args.limit,
+                      stat_test=args.stat_test, max_p=args.max_p, threads=args.threads, progress=not args.quiet)
+    started = now()
+    clock = time.perf_counter()
+    evaluation = evaluate(args.dataset, settings, options)
+    checks = check_minimums(evaluation, minimums)
+    report = build_report(evaluation, command, started, checks, args.runs_dir)
+    files = write_outputs(evaluation, out, report, args.runs_dir)
+    _summary(evaluation, args.dataset, out, files, time.perf_counter() - clock)
+    failed = [c for c in checks if not c["passed"]]
+    for c in failed:
+        print(f"FAIL {c['retriever']} {c['metric']} = {c['value']:.4f} < {c['minimum']}", file=sys.stderr)
+    if not evaluation.verification.get("agree", False):
+        print(f"error: the metrics disagree with ranx or the rank rule ({evaluation.verification}); "
+              f"this is a bug in the harness", file=sys.stderr)
+        return 1
+    return 1 if failed else 0
+
+
+def _summary(evaluation: Evaluation, dataset: Path, out: Path, files: list[Path], seconds: float) -> None:
+    for note in evaluation.notes:
+        print(f"note: {note}")
+    others = ", ".join(str(f) if f.parent != out else f.name for f in files if f.name != "report.md")
+    print(f"report: {out / 'report.md'} (also {others}); {seconds:.1f} s in all")
+    k = evaluation.k
+    for name, r in evaluation.results.items():
+        unit = "questions" if evaluation.kind == "spans" else "queries"
+        print(f"\n{name}: {r['queries']} {unit} from {dataset}  "
+              f"(latency p50 {r['latency_p50_ms']:.1f} ms, p95 {r['latency_p95_ms']:.1f} ms)")
+        print(f"nDCG@10: {r['ndcg@10']:.3f}  Recall@{k}: {r[f'recall@{k}']:.3f}  MAP@{k}: {r[f'map@{k}']:.3f}")
+        if evaluation.kind == "spans" and "unanswerable_flagged" in r:
+            print(f"Unanswerable flagged: {r['unanswerable_flagged']:.3f} ({evaluation.dataset['unanswerable']} "
+                  f"questions); answerable flagged: {r['abstain_rate']:.3f}")
+        print(f"Success@1: {r['success@1']:.3f}  Success@5: {r['success@5']:.3f}  MRR@10: {r['mrr@10']:.3f}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 
 class DatasetError(ValueError):
@@ -29,24 +30,33 @@ class QuestionSet:
         return any(q.evidence for q in self.questions)
 
 
-def read_jsonl(path: Path) -> list[tuple[int, dict]]:
+def read_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of a UTF-8 file; a line that is not UTF-8 raises DatasetError."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DatasetError(f"{path}:{number}: not UTF-8 text ({exc.reason})") from None
+
+
+def read_jsonl(path: Path, what: str = "questions") -> list[tuple[int, dict]]:
     """``(line number, object)`` for each non-empty line; DatasetError names file and line."""
     if not path.is_file():
         raise DatasetError(f"{path}: file not found")
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(row, dict):
-                raise DatasetError(f"{path}:{number}: expected a JSON object")
-            rows.append((number, row))
+    for number, line in read_lines(path):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}:{number}: expected a JSON object")
+        rows.append((number, row))
     if not rows:
-        raise DatasetError(f"{path}: no questions in the file")
+        raise DatasetError(f"{path}: no {what} in the file")
     return rows
 
 

@@ -14,7 +14,8 @@ from indexer.analysis import char_ngrams, grams, stem, tokenize
 from indexer.lexical import LexicalIndex, LexicalQuery
 from indexer.sentences import sentence_spans
 
-GRAM_COVER = 0.6
+GRAM_COVER = 0.6  # share of a word's n-grams a text must contain to cover it as part of a compound
+GRAM_CREDIT = 0.8  # such a partial match counts this much of a whole-word match
 ABSENT_WEIGHT = 1.5
 
 
@@ -24,6 +25,7 @@ class QuestionWord:
     stem: str
     idf: float
     grams: frozenset[str]
+    known: bool = True  # the corpus uses the word (or a variant or synonym of it)
 
 
 def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
@@ -45,7 +47,7 @@ def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
         idf = (max(stems_field.idf_of(t) for t in known) if known
                else absent_weight * max_idf * min(1.0, len(token.word) / 10))
         grams_of = frozenset(char_ngrams(token.word, index.params.ngram_min, index.params.ngram_max))
-        out.append(QuestionWord(token.word, term, idf, grams_of))
+        out.append(QuestionWord(token.word, term, idf, grams_of, known=bool(known)))
     return out
 
 
@@ -100,7 +102,7 @@ def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms) -
         if w.stem in terms.stems or query.expansions.get(w.stem, set()) & terms.stems:
             covered += w.idf
         elif w.grams and len(w.grams & terms.grams) / len(w.grams) >= GRAM_COVER:
-            covered += 0.8 * w.idf
+            covered += GRAM_CREDIT * w.idf
     return covered / total
 
 

@@ -25,7 +25,6 @@ from indexer.store import IndexData, dedup_key, load_index
 from indexer.synonyms import SynonymRule, load_synonyms
 
 RETRIEVERS = ("hybrid", "lexical", "dense")
-QUERY_VECTOR_CACHE = 10_000
 
 
 class UnknownRetriever(ValueError):
@@ -119,9 +118,10 @@ class Searcher:
         evidence = {}  # row → (best sentence coverage, highlight spans)
         depth = min(len(candidates), max(settings.rerank_depth, k))
         top = np.argsort(-fused, kind="stable")[:depth]
+        known = [w for w in words if w.known] or words  # words no passage has cannot rank passages
         for position in top:
             row = int(candidates[position])
-            evidence[row] = best_sentences(words, query, self._terms.sentences(row))
+            evidence[row] = best_sentences(known, query, self._terms.sentences(row))
         if settings.weight_sentence > 0 and len(top) > 1:  # the passage whose one sentence answers wins
             spread = float(np.std(fused[top])) or 1.0
             fused = fused.copy()
@@ -167,9 +167,11 @@ class Searcher:
         if vector is None:
             vector = self.encoder.encode_queries([question])[0]
             with self._vectors_lock:  # requests run in a thread pool
-                if len(self._vectors) >= QUERY_VECTOR_CACHE:
+                limit = self.settings.query_vector_cache
+                while self._vectors and len(self._vectors) >= limit:
                     self._vectors.pop(next(iter(self._vectors)))
-                self._vectors[question] = vector
+                if limit > 0:
+                    self._vectors[question] = vector
         return vector
 
     @property

@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     weight_sentence: float = Field(
         0.0, ge=0, description="Rerank bonus (in score spreads) for the share of the question one sentence covers.")
     rerank_depth: int = Field(30, ge=1, description="How many fused candidates the sentence evidence reranks.")
+    query_vector_cache: int = Field(10_000, ge=0, description="Recent question embeddings kept (0: none).")
     candidates: int = Field(100, ge=1, description="Candidates taken from each side before fusion.")
 
     # Abstention: below this confidence (share of the question the best passage covers) the answer

@@ -1,0 +1,305 @@
+"""The output folder: report.json, report.md, NAME.trec per retriever, qrels.trec, per_query.tsv, a PNG."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from eval import trec
+from eval.harness import Evaluation
+from eval.plot import plot_comparison
+
+LATENCY = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_mean_ms")
+LABELS = {"ndcg": "nDCG", "recall": "Recall", "mrr": "MRR", "map": "MAP", "success": "Success",
+          "latency_p50_ms": "p50 ms", "latency_p95_ms": "p95 ms", "latency_p99_ms": "p99 ms",
+          "latency_mean_ms": "mean ms"}
+MAX_MISSES_SHOWN = 50
+PLOT = "comparison.png"
+
+
+def label(metric: str) -> str:
+    if "@" in metric:
+        family, k = metric.split("@")
+        return f"{LABELS.get(family, family)}@{k}"
+    return LABELS.get(metric, metric)
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for package in ("ranx", "sentence-transformers", "torch", "faiss-cpu", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        load = None
+    return {"nproc": os.cpu_count(), "cpu": cpu, "load_average_1_5_15_min": load, "platform": platform.platform(),
+            "python": sys.version.split()[0], "packages": versions}
+
+
+def build_report(evaluation: Evaluation, command: str, started: datetime, checks: list[dict],
+                 runs_dir: Path | None = None) -> dict:
+    runs = "" if runs_dir is None else f"{runs_dir}/"
+    return {
+        "command": command,
+        "date": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "dataset": evaluation.dataset,
+        "judgments": evaluation.judgments,
+        "k": evaluation.k,
+        "metrics": evaluation.metrics,
+        "metric_definitions": {
+            "ndcg": "linear gain (Järvelin & Kekäläinen): ranx 'ndcg', trec_eval 'ndcg_cut' "
+                    "(not ranx 'ndcg_burges')",
+            "relevant": "judgment >= 1",
+            "success@k": "hit rate: share of queries with a relevant result in the top k (ranx 'hit_rate@k')",
+            "map@k": "average precision over the top k, divided by all relevant (trec_eval 'map_cut')",
+            "latency": "wall time per search measured by the harness, in ms",
+        },
+        "retrievers": evaluation.results,
+        "best": {m: best_of(evaluation, m) for m in [*evaluation.metrics, *LATENCY]},
+        "significance": evaluation.significance,
+        "verification": evaluation.verification,
+        "backend": evaluation.backend,
+        "timing": evaluation.timing,
+        "notes": evaluation.notes,
+        "checks": checks,
+        "files": {"runs": {name: f"{runs}{name}.trec" for name in evaluation.runs}, "qrels": f"{runs}qrels.trec",
+                  "per_query": "per_query.tsv", "plot": PLOT},
+    }
+
+
+def best_of(evaluation: Evaluation, metric: str) -> list[str]:
+    values = {name: r[metric] for name, r in evaluation.results.items() if metric in r}
+    if not values:
+        return []
+    target = min(values.values()) if metric in LATENCY else max(values.values())
+    return [name for name, v in values.items() if abs(v - target) <= 1e-12]
+
+
+def write_outputs(evaluation: Evaluation, out: Path, report: dict, runs_dir: Path | None = None) -> list[Path]:
+    """Write every file; the TREC runs and qrels go to ``runs_dir`` when given (large files)."""
+    out.mkdir(parents=True, exist_ok=True)
+    runs_dir = runs_dir or out
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    depth = max(evaluation.k, 10)
+    try:
+        for name in evaluation.runs:
+            trec.write_run(runs_dir / f"{name}.trec", evaluation.rankings[name], name, depth)
+            written.append(runs_dir / f"{name}.trec")
+        trec.write_qrels(runs_dir / "qrels.trec", evaluation.qrels)
+        written.append(runs_dir / "qrels.trec")
+    except ValueError as exc:
+        report["notes"].append(f"TREC files not written: {exc}.")
+    _write_per_query(out / "per_query.tsv", evaluation)
+    plot_comparison(out / PLOT, evaluation.results, evaluation.metrics,
+                    f"{evaluation.dataset['name']}: {evaluation.dataset['queries']} queries")
+    (out / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out / "report.md").write_text(markdown(evaluation, report), encoding="utf-8")
+    return [out / "report.json", out / "report.md", *written, out / "per_query.tsv", out / PLOT]
+
+
+def _write_per_query(path: Path, evaluation: Evaluation) -> None:
+    columns = ["query_id", "retriever", "first_relevant_rank", *evaluation.metrics, "latency_ms", "abstain"]
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("\t".join(columns) + "\n")
+        for name, run in evaluation.runs.items():
+            for qid in evaluation.qrels:
+                result = run.queries.get(qid)
+                rank = evaluation.first_rank(name, qid)
+                cells = [qid, name, "" if rank is None else str(rank),
+                         *(f"{evaluation.per_query[name][m][qid]:.6g}" for m in evaluation.metrics),
+                         f"{result.latency_ms:.2f}" if result else "", str(bool(result and result.abstain)).lower()]
+                handle.write("\t".join(cells) + "\n")
+
+
+def _cell(evaluation: Evaluation, report: dict, name: str, metric: str) -> str:
+    value = evaluation.results[name][metric]
+    text = f"{value:.1f}" if metric in LATENCY else f"{value:.3f}"
+    if name in report["best"].get(metric, []) and len(evaluation.results) > 1:
+        text = f"**{text}**"
+    test = evaluation.significance.get("comparisons", {}).get(name, {}).get(metric)
+    if test and test["significant"]:
+        reference = evaluation.results[evaluation.reference][metric]
+        text += " ▲" if value > reference else " ▼"
+    return text
+
+
+def _p_value(value: float | None) -> str:
+    if value is None:
+        return "identical"
+    return "< 1e-300" if value == 0 else f"{value:.2g}"
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{seconds:.1f} s"
+
+
+def markdown(evaluation: Evaluation, report: dict) -> str:
+    data, sig, ver = evaluation.dataset, evaluation.significance, evaluation.verification
+    machine_info = report["machine"]
+    lines = [f"# Retrieval benchmark: {data['name']}", "",
+             f"- Command: `{report['command']}`",
+             f"- Date: {report['date']}",
+             f"- Machine: {machine_info['nproc']} CPUs ({machine_info['cpu']}), {machine_info['platform']}, "
+             f"Python {machine_info['python']}; load average at the end {_load(machine_info)}",
+             f"- Total time: {_duration(evaluation.timing.get('total_seconds', 0.0))}",
+             f"- Dataset: {data['kind']} `{data['path']}`" + (f", split `{data['split']}`" if "split" in data else "")
+             + (f", {data['corpus']:,} corpus entries" if "corpus" in data else "")
+             + f", {data['queries']:,} queries evaluated",
+             f"- Judgments: {evaluation.judgments}",
+             f"- Backend: {_backend_line(evaluation.backend)}", ""]
+    lines += ["## Results", ""]
+    columns = [*evaluation.metrics, *LATENCY]
+    lines.append("| retriever | " + " | ".join(label(c) for c in columns) + " |")
+    lines.append("|---|" + "---:|" * len(columns))
+    for name in evaluation.results:
+        lines.append(f"| {name} | " + " | ".join(_cell(evaluation, report, name, c) for c in columns) + " |")
+    test_name = ("two-sided paired t-test (scipy `ttest_rel`, as ranx `compare` runs it)"
+                 if sig.get("test") == "student" else "paired randomisation test (10,000 sign flips)")
+    lines += ["", f"**Bold**: best value per column (lowest for latency). "
+                  f"▲/▼: significantly better/worse than the reference `{evaluation.reference}` "
+                  f"(best {label(sig.get('reference_metric', ''))}), {test_name}, "
+                  f"p ≤ {sig.get('max_p')}, per metric, without correction for multiple comparisons. "
+                  f"nDCG uses linear gain (ranx `ndcg`, trec_eval `ndcg_cut`); Success@k is the hit rate; "
+                  f"latency is the wall time per search measured by the harness.", ""]
+    if sig.get("comparisons"):
+        lines += [f"### p-values against `{evaluation.reference}`", "",
+                  "| retriever | " + " | ".join(label(m) for m in evaluation.metrics) + " |",
+                  "|---|" + "---:|" * len(evaluation.metrics)]
+        for name, tests in sig["comparisons"].items():
+            cells = [_p_value(tests[m]["p_value"]) for m in evaluation.metrics]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += ["## Verification", "",
+              f"Every metric above was recomputed with ranx {ver.get('ranx_version')} on the same runs: "
+              f"largest difference {ver.get('ranx_max_difference', 0):.1e} (tolerance {ver.get('tolerance')}).",
+              ]
+    if "rank_rule_max_difference" in ver:
+        lines.append(f"Success@1, Success@5 and MRR@10 recomputed with the rank rule of the question set's "
+                     f"README: largest difference {ver['rank_rule_max_difference']:.1e}.")
+    lines.append("" if ver.get("agree") else "**The recomputed values disagree: do not trust this report.**")
+    if evaluation.kind == "spans":
+        lines += _abstention(evaluation)
+    if report["checks"]:
+        lines += ["## Thresholds (--min)", "", "| retriever | metric | value | minimum | result |",
+                  "|---|---|---:|---:|---|"]
+        for c in report["checks"]:
+            lines.append(f"| {c['retriever']} | {c['metric']} | {c['value']:.4f} | {c['minimum']} | "
+                         f"{'pass' if c['passed'] else '**FAIL**'} |")
+        lines.append("")
+    if evaluation.notes:
+        lines += ["## Notes", "", *[f"- {n}" for n in evaluation.notes], ""]
+    lines += _index_and_timing(evaluation)
+    lines += _misses(evaluation)
+    files = report["files"]
+    where = "" if "/" not in files["qrels"] else f" (in `{files['qrels'].rsplit('/', 1)[0]}`, not beside this report)"
+    lines += ["## Files", "",
+              f"- `report.json`: everything above, machine-readable; `per_query.tsv`: every metric per query.",
+              f"- `NAME.trec`: one TREC run per retriever; `qrels.trec`: the judgments used{where}. The score "
+              f"column falls with the rank, so every tool reads the rankings as evaluated. Recompute with e.g. "
+              f"`trec_eval -c -m ndcg_cut.10 qrels.trec {next(iter(evaluation.runs))}.trec` or ranx "
+              f"(see docs/evaluation.md).",
+              f"- `{PLOT}`: the retrievers side by side.", "", f"![comparison]({PLOT})", ""]
+    return "\n".join(lines)
+
+
+def _load(machine_info: dict) -> str:
+    load = machine_info.get("load_average_1_5_15_min")
+    return "unknown" if not load else f"{load[0]} / {load[1]} / {load[2]} (1 / 5 / 15 min)"
+
+
+def _backend_line(backend: dict) -> str:
+    if backend.get("mode") == "api":
+        health = backend.get("health", {})
+        return (f"service at {backend.get('url')} over HTTP (index {health.get('index_version')}, "
+                f"model {health.get('model')}, {health.get('passages')} passages)")
+    manifest = backend.get("manifest", {})
+    return (f"in-process `Searcher.search`, index build {manifest.get('build_id')} (model {manifest.get('model')}, "
+            f"{manifest.get('passages')} passages); one search at a time on {backend.get('threads')} "
+            f"torch/faiss thread(s)")
+
+
+def _abstention(evaluation: Evaluation) -> list[str]:
+    lines = ["## Abstention", "", "| retriever | answerable questions flagged | unanswerable questions flagged |",
+             "|---|---:|---:|"]
+    for name, r in evaluation.results.items():
+        flagged = r.get("unanswerable_flagged")
+        lines.append(f"| {name} | {r['abstain_rate']:.3f} | {'—' if flagged is None else f'{flagged:.3f}'} |")
+    count = evaluation.dataset.get("unanswerable", 0)
+    lines += ["", f"Unanswerable questions: {count} from `{evaluation.dataset.get('unanswerable_file')}`."
+              if count else "No unanswerable question file was found beside the dataset.", ""]
+    return lines
+
+
+def _index_and_timing(evaluation: Evaluation) -> list[str]:
+    lines = ["## Index and timing", ""]
+    manifest = evaluation.backend.get("manifest") or evaluation.backend.get("health")
+    if manifest:
+        lines += ["Index manifest:", "", "```json", json.dumps(manifest, indent=2, ensure_ascii=False), "```", ""]
+    if evaluation.backend.get("settings"):
+        lines += ["Search settings (`indexer.settings.Settings`, from `PEERQA_*`):", "", "```json",
+                  json.dumps(evaluation.backend["settings"], ensure_ascii=False), "```", ""]
+    lines += ["| step | seconds |", "|---|---:|"]
+    steps = {"index_seconds": "index the corpus (temporary build)", "load_seconds": "load index and model"}
+    for key, text in steps.items():
+        if key in evaluation.timing:
+            lines.append(f"| {text} | {evaluation.timing[key]:.1f} |")
+    for name, r in evaluation.results.items():
+        lines.append(f"| queries ({name}) | {r['query_seconds']:.1f} |")
+    lines.append(f"| **total** | {evaluation.timing.get('total_seconds', 0.0):.1f} |")
+    return [*lines, ""]
+
+
+def _misses(evaluation: Evaluation) -> list[str]:
+    k = evaluation.k
+    lines = ["## Misses", "", f"Queries whose first relevant result is not at rank 1 (rank `—`: none in the "
+                                f"top {max(k, 10)}). All of them, with every metric, are in `per_query.tsv`.", ""]
+    for name, run in evaluation.runs.items():
+        missed = []
+        for qid in evaluation.qrels:
+            rank = evaluation.first_rank(name, qid)
+            if rank != 1:
+                missed.append((rank is not None, rank or 0, qid))
+        missed.sort()
+        none = sum(1 for found, _, _ in missed if not found)
+        lines += [f"### {name}: {len(missed)} of {len(evaluation.qrels)} "
+                  f"({none} with nothing relevant in the top {max(k, 10)})", ""]
+        if not missed:
+            continue
+        lines += ["| query | rank | question | relevant | returned first |", "|---|---:|---|---|---|"]
+        for _, rank, qid in missed[:MAX_MISSES_SHOWN]:
+            relevant = evaluation.questions.get(qid) or ", ".join(sorted(evaluation.qrels[qid])[:3])
+            returned = run.queries[qid].ids[0] if run.queries.get(qid) and run.queries[qid].ids else "—"
+            lines.append(f"| {qid} | {rank or '—'} | {_md(evaluation.queries[qid])} | {_md(relevant, 90)} | "
+                         f"{_md(returned)} |")
+        if len(missed) > MAX_MISSES_SHOWN:
+            lines.append(f"| … | | {len(missed) - MAX_MISSES_SHOWN} more in `per_query.tsv` | | |")
+        lines.append("")
+    return lines
+
+
+def _md(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split()).replace("|", "\\|")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,108 @@
+"""``--api URL``: the same numbers over HTTP from a running ``python -m service`` as in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from test_eval_beir import CORPUS, write_beir
+from test_eval_cli import DEV_QUESTIONS
+
+from eval.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+QUALITY = ["ndcg@10", "recall@10", "mrr@10", "map@10", "success@1", "success@5"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serving(index: Path):
+    """``python -m service`` on 127.0.0.1 and a free port, stopped afterwards."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port),
+                                "--index", str(index)], cwd=ROOT, env=dict(os.environ),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the service stopped: {process.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the service did not start within 120 s")
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def hashing_model(monkeypatch):
+    monkeypatch.setenv("PEERQA_MODEL", "hashing:256")
+
+
+def _report(out: Path) -> dict:
+    return json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+
+def test_beir_over_the_api_equals_in_process(tmp_path, hashing_model, capsys):
+    folder = write_beir(tmp_path / "mini")
+    index = tmp_path / "mini-index"
+    assert main(["index", str(folder), "--out", str(index), "--quiet"]) == 0
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert main(["run", str(folder), "--index", str(index), "--retrievers", "lexical,dense,hybrid",
+                 "--out", str(local), "--quiet"]) == 0
+    with serving(index) as url:
+        assert main(["run", str(folder), "--api", url, "--retrievers", "lexical,dense,hybrid",
+                     "--out", str(remote), "--quiet"]) == 0
+        # a service that serves another corpus is refused with a way out
+        other = write_beir(tmp_path / "other", corpus=[*CORPUS, {"_id": "ny", "title": "", "text": "Ny tekst."}])
+        assert main(["run", str(other), "--api", url, "--quiet", "--out", str(tmp_path / "x")]) == 2
+        assert "does not serve the corpus" in capsys.readouterr().err
+    here, there = _report(local), _report(remote)
+    assert there["backend"]["mode"] == "api" and there["backend"]["url"] == url
+    for name in ("lexical", "dense", "hybrid"):
+        for metric in QUALITY:
+            assert there["retrievers"][name][metric] == pytest.approx(here["retrievers"][name][metric], abs=1e-12)
+        assert (remote / f"{name}.trec").read_text() == (local / f"{name}.trec").read_text()
+
+
+def test_span_questions_over_the_api(corpus_searcher, corpus_settings, tmp_path):
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert main(["run", str(DEV_QUESTIONS), "--retrievers", "lexical,hybrid", "--out", str(local), "--quiet"]) == 0
+    with serving(corpus_settings.index_dir) as url:
+        assert main(["run", str(DEV_QUESTIONS), "--api", url, "--retrievers", "lexical,hybrid",
+                     "--out", str(remote), "--quiet"]) == 0
+    here, there = _report(local), _report(remote)
+    assert there["judgments"].startswith("pooled")
+    for name in ("lexical", "hybrid"):
+        for metric in ("success@1", "success@5", "mrr@10", "unanswerable_flagged", "abstain_rate"):
+            assert there["retrievers"][name][metric] == pytest.approx(here["retrievers"][name][metric], abs=1e-12)
+
+
+def test_an_unreachable_service_is_a_clear_error(capsys):
+    assert main(["run", str(DEV_QUESTIONS), "--api", f"http://127.0.0.1:{free_port()}", "--quiet"]) == 2
+    assert "cannot reach the service" in capsys.readouterr().err
