@@ -16,6 +16,7 @@ from indexer.sentences import sentence_spans
 
 GRAM_COVER = 0.6  # share of a word's n-grams a text must contain to cover it as part of a compound
 GRAM_CREDIT = 0.8  # such a partial match counts this much of a whole-word match
+WINDOW_CREDIT = 0.8  # two neighbouring sentences covering the question count this much of one
 ABSENT_WEIGHT = 1.5
 
 
@@ -25,7 +26,6 @@ class QuestionWord:
     stem: str
     idf: float
     grams: frozenset[str]
-    known: bool = True  # the corpus uses the word (or a variant or synonym of it)
 
 
 def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
@@ -47,7 +47,7 @@ def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
         idf = (max(stems_field.idf_of(t) for t in known) if known
                else absent_weight * max_idf * min(1.0, len(token.word) / 10))
         grams_of = frozenset(char_ngrams(token.word, index.params.ngram_min, index.params.ngram_max))
-        out.append(QuestionWord(token.word, term, idf, grams_of, known=bool(known)))
+        out.append(QuestionWord(token.word, term, idf, grams_of))
     return out
 
 
@@ -108,12 +108,19 @@ def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms) -
 
 def best_sentences(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],
                    max_sentences: int = 2) -> tuple[float, list[tuple[int, int]]]:
-    """The best sentence coverage, and the offsets of the sentence(s) that answer best
-    (those within 80 % of the best; none when nothing matches)."""
+    """How well the passage's best sentence answers (0–1), and the offsets of the sentence(s) to
+    highlight (those within 80 % of the best; none when nothing matches).
+
+    Two neighbouring sentences together also count, at ``WINDOW_CREDIT``: an answer often spans
+    a sentence and the one that names its subject."""
     scored = [(coverage(words, query, s.terms), s.start, s.end) for s in sentences]
+    best = max((score for score, _, _ in scored), default=0.0)
+    for a, b in zip(sentences, sentences[1:]):
+        pair = TextTerms(a.terms.stems | b.terms.stems, a.terms.grams | b.terms.grams)
+        best = max(best, WINDOW_CREDIT * coverage(words, query, pair))
     scored = [item for item in scored if item[0] > 0]
     if not scored:
-        return 0.0, []
-    best = max(score for score, _, _ in scored)
+        return best, []
+    top = max(score for score, _, _ in scored)
     chosen = sorted(sorted(scored, key=lambda item: -item[0])[:max_sentences], key=lambda item: item[1])
-    return best, [(start, end) for score, start, end in chosen if score >= 0.8 * best]
+    return best, [(start, end) for score, start, end in chosen if score >= 0.8 * top]

@@ -1,8 +1,9 @@
 """The one retrieval core: question in, ranked and cited passages out.
 
 The API, the web pages, the command line and the evaluation all call ``Searcher.search``.
-Retrievers that can be named (for comparisons): ``lexical``, ``dense`` and ``hybrid`` (the
-lexical fields and the dense side fused as configured in the settings).
+Retrievers that can be named (for comparisons): ``lexical`` (the BM25 fields alone), ``dense``
+(the embedding model alone) and ``hybrid`` (the default: both fused as configured in the
+settings, then reranked by sentence evidence).
 """
 
 from __future__ import annotations
@@ -118,11 +119,11 @@ class Searcher:
         evidence = {}  # row → (best sentence coverage, highlight spans)
         depth = min(len(candidates), max(settings.rerank_depth, k))
         top = np.argsort(-fused, kind="stable")[:depth]
-        known = [w for w in words if w.known] or words  # words no passage has cannot rank passages
         for position in top:
             row = int(candidates[position])
-            evidence[row] = best_sentences(known, query, self._terms.sentences(row))
-        if settings.weight_sentence > 0 and len(top) > 1:  # the passage whose one sentence answers wins
+            evidence[row] = best_sentences(words, query, self._terms.sentences(row))
+        if retriever == "hybrid" and settings.weight_sentence > 0 and len(top) > 1:
+            # the passage whose one sentence answers the question wins
             spread = float(np.std(fused[top])) or 1.0
             fused = fused.copy()
             for position in top:

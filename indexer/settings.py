@@ -47,11 +47,11 @@ class Settings(BaseSettings):
     bm25_k1: float = Field(1.2, gt=0)
     bm25_b: float = Field(0.75, ge=0, le=1)
     weight_stems: float = Field(1.0, ge=0, description="Weight of the stemmed-word field.")
-    weight_ngrams: float = Field(1.0, ge=0, description="Weight of the character n-gram field.")
+    weight_ngrams: float = Field(1.5, ge=0, description="Weight of the character n-gram field.")
     weight_headings: float = Field(0.6, ge=0, description="Weight of the title/heading field.")
     weight_definition: float = Field(
         0.5, ge=0, description="Bonus (share of the top lexical score) for a passage defining X in 'Hvad er X?'.")
-    ngram_min: int = Field(4, ge=2)
+    ngram_min: int = Field(3, ge=2)
     ngram_max: int = Field(5, ge=2)
 
     synonyms_file: Path = Field(Path("corpus/synonyms.txt"), description="Solr-format synonyms for questions.")
@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     weight_dense: float = Field(0.25, ge=0)
     rrf_k: int = Field(60, ge=1)
     weight_sentence: float = Field(
-        0.0, ge=0, description="Rerank bonus (in score spreads) for the share of the question one sentence covers.")
+        3.5, ge=0, description="Rerank bonus (in score spreads) for the share of the question one sentence covers.")
     rerank_depth: int = Field(30, ge=1, description="How many fused candidates the sentence evidence reranks.")
     query_vector_cache: int = Field(10_000, ge=0, description="Recent question embeddings kept (0: none).")
     candidates: int = Field(100, ge=1, description="Candidates taken from each side before fusion.")
