@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Iterator
 
 from eval.beir import BeirDataset
-from indexer.build import build_from_passages, index_settings
+from indexer.build import build_from_passages, index_mismatch
 from indexer.documents import Document
 from indexer.encoder import Encoder
 from indexer.passages import Passage
 from indexer.settings import Settings
-from indexer.store import FORMAT_VERSION, read_manifest
 
 
 def documents_and_passages(dataset: BeirDataset) -> tuple[list[Document], list[Passage]]:
@@ -51,15 +50,5 @@ def temporary_index(dataset: BeirDataset, settings: Settings, encoder: Encoder |
 
 def stale_reason(dataset: BeirDataset, index_dir: Path, settings: Settings) -> str | None:
     """Why the index at ``index_dir`` is not an index of this corpus with these settings (None: it is)."""
-    manifest = read_manifest(index_dir)
-    if manifest is None:
-        return f"no index at {index_dir}"
-    if manifest.get("format_version") != FORMAT_VERSION:
-        return "index format changed"
-    if manifest.get("corpus_fingerprint") != dataset.fingerprint():
-        return f"it was not built from {dataset.path / 'corpus.jsonl'} (or the file changed)"
-    if manifest.get("model") != settings.model:
-        return f"model differs ({manifest.get('model')} in the index, {settings.model} in the settings)"
-    if manifest.get("settings") != index_settings(settings):
-        return "index settings changed since it was built"
-    return None
+    return index_mismatch(index_dir, dataset.fingerprint(), settings,
+                          f"it was not built from {dataset.path / 'corpus.jsonl'} (or the file changed)")

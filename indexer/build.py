@@ -46,7 +46,13 @@ def lexical_params(settings: Settings) -> LexicalParams:
 
 
 def stale_reason(corpus_dir: Path, out: Path, settings: Settings) -> str | None:
-    """Why the index at ``out`` must be rebuilt, or None when it is current."""
+    """Why the index at ``out`` must be rebuilt from ``corpus_dir``, or None when it is current."""
+    return index_mismatch(out, corpus_fingerprint(corpus_dir), settings, "corpus changed")
+
+
+def index_mismatch(out: Path, fingerprint: str, settings: Settings, changed: str) -> str | None:
+    """Why the index at ``out`` is not one of the corpus with ``fingerprint`` built with ``settings``
+    (``changed`` says so when only the fingerprint differs), or None when it is."""
     manifest = read_manifest(out)
     if manifest is None:
         return f"no index at {out}"
@@ -54,8 +60,8 @@ def stale_reason(corpus_dir: Path, out: Path, settings: Settings) -> str | None:
         return "index format changed"
     if manifest.get("model") != settings.model:
         return f"model changed ({manifest.get('model')} → {settings.model})"
-    if manifest.get("corpus_fingerprint") != corpus_fingerprint(corpus_dir):
-        return "corpus changed"
+    if manifest.get("corpus_fingerprint") != fingerprint:
+        return changed
     if manifest.get("settings") != index_settings(settings):
         return "index settings changed"
     return None

@@ -11,6 +11,16 @@ from indexer.searcher import Hit, SearchResult
 MAX_QUESTION_CHARS = 1000
 
 
+def checked_question(value: str) -> str:
+    """The question trimmed; a clear error when it is empty or longer than 1000 characters."""
+    value = value.strip()
+    if not value:
+        raise ValueError("the question is empty: write a question of 1 to 1000 characters")
+    if len(value) > MAX_QUESTION_CHARS:
+        raise ValueError(f"the question is {len(value)} characters long: shorten it to at most 1000")
+    return value
+
+
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"q": "Hvad er peerstøtte?", "k": 5}]})
 
@@ -24,12 +34,7 @@ class SearchRequest(BaseModel):
     @field_validator("q")
     @classmethod
     def question_length(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("the question is empty: write a question of 1 to 1000 characters")
-        if len(value) > MAX_QUESTION_CHARS:
-            raise ValueError(f"the question is {len(value)} characters long: shorten it to at most 1000")
-        return value
+        return checked_question(value)
 
 
 class Span(BaseModel):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from indexer.searcher import Searcher
 from service.dependencies import SearcherDep
 from service.feedback_store import FeedbackStore, Judgment, store_for
-from service.schemas import MAX_QUESTION_CHARS, ErrorResponse
+from service.schemas import ErrorResponse, checked_question
 
 router = APIRouter(prefix="/api", tags=["feedback"])
 
@@ -31,12 +31,7 @@ class FeedbackRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def question_length(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("the question is empty: send the question the passage was an answer to")
-        if len(value) > MAX_QUESTION_CHARS:
-            raise ValueError(f"the question is {len(value)} characters long: at most 1000 are kept")
-        return value
+        return checked_question(value)
 
 
 class FeedbackResponse(BaseModel):
