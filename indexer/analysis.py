@@ -55,6 +55,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 
 _TOKEN = re.compile(r"[^\W_]+(?:[.,'’\-][^\W_]+)*|%")
 _SEPARATORS = re.compile(r"[.,'’\-]")
+_GENITIVE = re.compile(r"['’]s$")  # "BBC's", "V&A's": the genitive ending is not a word
 _STEMMER = Stemmer.Stemmer("danish")
 
 
@@ -86,7 +87,7 @@ def tokenize(text: str, *, question: bool = False) -> list[Token]:
     stop = QUESTION_STOP_WORDS if question else STOP_WORDS
     out: list[Token] = []
     for position, match in enumerate(_TOKEN.finditer(normalise(text))):
-        raw = match.group(0)
+        raw = _GENITIVE.sub("", match.group(0))
         expansion = ABBREVIATIONS.get(raw)
         if expansion is not None:
             out.extend(Token(w, position) for w in expansion if w not in stop)

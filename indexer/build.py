@@ -95,9 +95,10 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
     try:
         titles = {doc.id: doc.title for doc in documents}
         bodies, heading_texts = zip(*(passage_field_texts(p.text, p.headings, titles[p.doc_id]) for p in passages))
-        with tqdm(total=3, desc="lexical index", disable=not progress, unit="field") as bar:
-            lexical = LexicalIndex.build(bodies, heading_texts, lexical_params(settings))
-            bar.update(3)
+        with tqdm(total=4, desc="lexical index", disable=not progress, unit="field") as bar:
+            answer_texts = ["" if p.is_reference_list else p.text for p in passages]
+            lexical = LexicalIndex.build(bodies, heading_texts, lexical_params(settings), answer_texts)
+            bar.update(4)
         vectors = encoder.encode_passages([p.text for p in passages], progress=progress)
         dense = DenseIndex.build(vectors)
         write_documents(staging, documents)

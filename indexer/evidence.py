@@ -3,20 +3,25 @@
 Each content word of the question counts with its idf (a word the corpus never uses counts
 with the highest idf, since a question about it is likely not answered here). A word is covered
 by a text when its stem, a spelling variant or synonym of it, or most of its character n-grams
-(compounds: ``indlæggelser`` in ``indlæggelsesgrad``) occur in the text.
+(compounds: ``indlæggelser`` in ``indlæggelsesgrad``, or all n-grams of its stem:
+``litteraturen`` in ``litteraturliste``) occur in the text; a word of which only some n-grams
+occur (``sovjetterne`` in ``Sovjetunionen``) is covered in part.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from indexer.analysis import char_ngrams, grams, stem, tokenize
 from indexer.lexical import LexicalIndex, LexicalQuery
-from indexer.sentences import sentence_spans
+from indexer.sentences import answer_sentence_spans
 
 GRAM_COVER = 0.6  # share of a word's n-grams a text must contain to cover it as part of a compound
 GRAM_CREDIT = 0.8  # such a partial match counts this much of a whole-word match
+GRAM_PARTIAL = 0.3  # from this share of its n-grams up to GRAM_COVER, a word counts GRAM_CREDIT × the share
 WINDOW_CREDIT = 0.8  # two neighbouring sentences covering the question count this much of one
+STEM_CREDIT = 0.9  # a compound that contains the word's whole stem ("litteraturliste" for "litteraturen")
+STEM_MIN_LENGTH = 5  # stems shorter than this are too common inside other words to count so
 ABSENT_WEIGHT = 1.5
 
 
@@ -26,6 +31,8 @@ class QuestionWord:
     stem: str
     idf: float
     grams: frozenset[str]
+    stem_grams: frozenset[str] = frozenset()
+    known: bool = True  # the corpus uses the word (or a variant or synonym of it)
 
 
 def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
@@ -47,7 +54,9 @@ def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
         idf = (max(stems_field.idf_of(t) for t in known) if known
                else absent_weight * max_idf * min(1.0, len(token.word) / 10))
         grams_of = frozenset(char_ngrams(token.word, index.params.ngram_min, index.params.ngram_max))
-        out.append(QuestionWord(token.word, term, idf, grams_of))
+        stem_grams = (frozenset(char_ngrams(term, index.params.ngram_min, index.params.ngram_max))
+                      if len(term) >= STEM_MIN_LENGTH else frozenset())
+        out.append(QuestionWord(token.word, term, idf, grams_of, stem_grams, bool(known)))
     return out
 
 
@@ -88,12 +97,16 @@ class PassageTerms:
         if row not in self._sentences:
             text = self._texts[row]
             self._sentences[row] = [Sentence(s, e, text_terms(text[s:e], self._index))
-                                    for s, e in sentence_spans(text) if text[s] != "#"]
+                                    for s, e in answer_sentence_spans(text)]
         return self._sentences[row]
 
 
-def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms) -> float:
-    """Share of the question's weighted words that a text (given by its terms) covers, 0–1."""
+def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms, strict: bool = False) -> float:
+    """Share of the question's weighted words that a text (given by its terms) covers, 0–1.
+
+    ``strict`` (for confidence): a word the corpus never uses counts only when found whole, so
+    a compound that merely shares pieces with the text ("sundhedskort": "sundhed", "kort") does
+    not pass for an answer."""
     total = sum(w.idf for w in words)
     if total <= 0:
         return 0.0
@@ -101,9 +114,30 @@ def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms) -
     for w in words:
         if w.stem in terms.stems or query.expansions.get(w.stem, set()) & terms.stems:
             covered += w.idf
-        elif w.grams and len(w.grams & terms.grams) / len(w.grams) >= GRAM_COVER:
-            covered += GRAM_CREDIT * w.idf
+        elif w.stem_grams and w.stem_grams <= terms.grams:
+            covered += STEM_CREDIT * w.idf
+        elif w.grams and not (strict and not w.known):
+            share = len(w.grams & terms.grams) / len(w.grams)
+            if share >= GRAM_COVER:
+                covered += GRAM_CREDIT * w.idf
+            elif share >= GRAM_PARTIAL:
+                covered += GRAM_CREDIT * share * w.idf
     return covered / total
+
+
+def discriminative_words(words: list[QuestionWord], query: LexicalQuery, candidates: list[TextTerms],
+                         discount: float) -> list[QuestionWord]:
+    """The question's words reweighted for ranking ``candidates`` against each other: a word
+    that a share of them all contain tells them apart less, so its weight falls by
+    ``discount`` × that share (the article's topic word in every candidate counts little;
+    the word only the answering passage has counts in full)."""
+    if discount <= 0 or len(candidates) < 2:
+        return words
+    reweighted = []
+    for word in words:
+        share = sum(coverage([word], query, terms) > 0 for terms in candidates) / len(candidates)
+        reweighted.append(replace(word, idf=word.idf * (1 - discount * share)))
+    return reweighted
 
 
 def best_sentences(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],

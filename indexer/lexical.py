@@ -1,9 +1,10 @@
-"""The lexical side: three BM25 fields over Danish analysis, and how a question is turned into terms.
+"""The lexical side: BM25 fields over Danish analysis, and how a question is turned into terms.
 
 Fields: ``stems`` (stemmed words of the passage), ``grams`` (character n-grams of folded words,
-for compounds and misspellings) and ``headings`` (stems of the document title and the headings
-the passage sits under). Field scores are scaled by their spread over the passages and added
-with the weights from the settings.
+for compounds and misspellings), ``headings`` (stems of the document title and the headings
+the passage sits under) and ``sentences`` (the passage's best sentence or pair of neighbouring
+sentences, scored as BM25 units: ``indexer.sentence_field``). Field scores are scaled by their
+spread over the passages and added with the weights from the settings.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import numpy as np
 
 from indexer.analysis import char_ngrams, grams, skeleton, stem, stems, tokenize
 from indexer.bm25 import BM25Field
+from indexer.sentence_field import SentenceField
 from indexer.synonyms import SynonymRule, expand
 
-FIELDS = ("stems", "grams", "headings")
+FIELDS = ("stems", "grams", "headings")  # passage-level BM25 fields; "sentences" is the fourth score
 
 
 @dataclass(frozen=True)
@@ -60,15 +62,19 @@ def passage_field_texts(text: str, headings: Sequence[str], title: str) -> tuple
 
 
 class LexicalIndex:
-    def __init__(self, fields: dict[str, BM25Field], params: LexicalParams) -> None:
+    def __init__(self, fields: dict[str, BM25Field], sentences: SentenceField, params: LexicalParams) -> None:
         self.fields = fields
+        self.sentences = sentences
         self.params = params
         self._variants: dict[str, list[str]] = defaultdict(list)
         for term in fields["stems"].vocabulary:
             self._variants[skeleton(term)].append(term)
 
     @classmethod
-    def build(cls, bodies: Sequence[str], heading_texts: Sequence[str], params: LexicalParams) -> "LexicalIndex":
+    def build(cls, bodies: Sequence[str], heading_texts: Sequence[str], params: LexicalParams,
+              answer_texts: Sequence[str] | None = None) -> "LexicalIndex":
+        """Index passage ``bodies`` under their ``heading_texts``; the sentence units come from
+        ``answer_texts`` (default: the bodies; an empty text has none, e.g. a reference list)."""
         token_lists = [stems(text) for text in bodies]
         gram_lists = [grams(text, params.ngram_min, params.ngram_max) for text in bodies]
         heading_lists = [stems(text) for text in heading_texts]
@@ -77,7 +83,8 @@ class LexicalIndex:
             "grams": BM25Field.build(gram_lists, params.k1, params.b),
             "headings": BM25Field.build(heading_lists, params.k1, params.b),
         }
-        return cls(fields, params)
+        sentences = SentenceField.build(bodies if answer_texts is None else answer_texts, params.k1, params.b, params.ngram_min, params.ngram_max)
+        return cls(fields, sentences, params)
 
     @property
     def size(self) -> int:
@@ -123,12 +130,17 @@ class LexicalIndex:
                     query.grams[gram] = weight
         return query
 
-    def field_scores(self, query: LexicalQuery) -> dict[str, np.ndarray]:
-        return {name: f.scores(query.terms_for(name)) for name, f in self.fields.items()}
+    def field_scores(self, query: LexicalQuery, weights: dict[str, float]) -> dict[str, np.ndarray]:
+        """The raw score of every passage in each field (the sentence units mix their stems and
+        n-grams with the passage fields' weights)."""
+        per_field = {name: f.scores(query.terms_for(name)) for name, f in self.fields.items()}
+        per_field["sentences"] = self.sentences.scores(query.stems, query.grams, weights.get("stems", 0.0),
+                                                       weights.get("grams", 0.0))
+        return per_field
 
     def scores(self, query: LexicalQuery, weights: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Combined lexical score of every passage, and the raw score of each field."""
-        per_field = self.field_scores(query)
+        per_field = self.field_scores(query, weights)
         total = np.zeros(self.size, dtype=np.float64)
         for name, values in per_field.items():
             weight = weights.get(name, 0.0)
@@ -143,9 +155,10 @@ class LexicalIndex:
     def save(self, folder: Path) -> None:
         for name, f in self.fields.items():
             f.save(folder, name)
+        self.sentences.save(folder)
         (folder / "lexical.json").write_text(json.dumps(self.params.to_json()), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
         params = LexicalParams(**json.loads((folder / "lexical.json").read_text(encoding="utf-8")))
-        return cls({name: BM25Field.load(folder, name) for name in FIELDS}, params)
+        return cls({name: BM25Field.load(folder, name) for name in FIELDS}, SentenceField.load(folder), params)

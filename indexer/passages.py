@@ -16,6 +16,10 @@ from indexer.documents import Document
 from indexer.sentences import sentence_spans
 
 SECTION_SEPARATOR = " › "
+#: Section headings of reference lists: their entries cite sources, they do not answer questions.
+REFERENCE_HEADINGS = frozenset(
+    "kilder kilde kildeliste litteratur litteraturliste referencer referenceliste noter bibliografi "
+    "references sources bibliography".split())
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _WORD = re.compile(r"\w+")
 
@@ -29,6 +33,12 @@ class Passage:
     text: str
     section: str
     headings: tuple[str, ...] = ()  # every heading the passage sits under or contains
+
+    @property
+    def is_reference_list(self) -> bool:
+        """Whether the passage sits in a reference-list section ("Kilder", "Litteratur", …)."""
+        last = self.section.rsplit(SECTION_SEPARATOR, 1)[-1].strip().rstrip(":").casefold()
+        return last in REFERENCE_HEADINGS
 
     def to_json(self) -> dict:
         return {

@@ -17,7 +17,7 @@ import numpy as np
 
 from indexer.documents import Document
 from indexer.encoder import Encoder, load_encoder
-from indexer.evidence import PassageTerms, best_sentences, coverage, question_words
+from indexer.evidence import PassageTerms, best_sentences, coverage, discriminative_words, question_words
 from indexer.fusion import fuse_rrf, fuse_zscore
 from indexer.intent import definition_strength, definition_subjects
 from indexer.passages import Passage
@@ -116,12 +116,15 @@ class Searcher:
         candidates, fused = self._fuse(retriever, lex_total, lex_candidates, query_vector, dense_ids)
 
         words = question_words(lexical, query, question)
-        evidence = {}  # row → (best sentence coverage, highlight spans)
         depth = min(len(candidates), max(settings.rerank_depth, k))
         top = np.argsort(-fused, kind="stable")[:depth]
+        # ranking and highlighting weigh the words that tell the candidates apart
+        ranking_words = discriminative_words(words, query, [self._terms.passage(int(candidates[p])) for p in top],
+                                             settings.rerank_common_discount)
+        evidence = {}  # row → (best sentence coverage, highlight spans)
         for position in top:
             row = int(candidates[position])
-            evidence[row] = best_sentences(words, query, self._terms.sentences(row))
+            evidence[row] = best_sentences(ranking_words, query, self._terms.sentences(row))
         if retriever == "hybrid" and settings.weight_sentence > 0 and len(top) > 1:
             # the passage whose one sentence answers the question wins
             spread = float(np.std(fused[top])) or 1.0
@@ -140,7 +143,7 @@ class Searcher:
             seen.add(self._dedup[row])
             passage = self.index.passages[row]
             if row not in evidence:
-                evidence[row] = best_sentences(words, query, self._terms.sentences(row))
+                evidence[row] = best_sentences(ranking_words, query, self._terms.sentences(row))
             explanation = None
             if explain:
                 explanation = self._explain(row, query, words, lex_total, per_field, lex_candidates,
@@ -151,7 +154,7 @@ class Searcher:
             if len(hits) == k:
                 break
 
-        confidence = coverage(words, query, self._terms.passage(self._row_of[hits[0].passage.id])) if hits else 0.0
+        confidence = coverage(words, query, self._terms.passage(self._row_of[hits[0].passage.id]), strict=True) if hits else 0.0
         return SearchResult(
             query=question,
             retriever=retriever,
@@ -179,7 +182,7 @@ class Searcher:
     def _field_weights(self) -> dict[str, float]:
         s = self.settings
         return {"stems": s.weight_stems, "grams": s.weight_ngrams,
-                "headings": s.weight_headings}
+                "headings": s.weight_headings, "sentences": s.weight_sentence_units}
 
     def _definition_bonus(self, question: str, lex_total: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """"Hvad er X?" wants the passage that defines X: add a share of the top score to it."""

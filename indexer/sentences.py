@@ -65,3 +65,15 @@ def _add_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) 
         end -= 1
     if end > start:
         spans.append((start, end))
+
+
+def answer_sentence_spans(text: str) -> list[tuple[int, int]]:
+    """The sentences of a passage that can answer a question (heading lines are context, not answers)."""
+    return [(s, e) for s, e in sentence_spans(text) if text[s] != "#"]
+
+
+def answer_units(text: str) -> list[tuple[int, int]]:
+    """Each answer sentence, and each pair of neighbouring ones (an answer often spans a sentence
+    and the one that names its subject)."""
+    spans = answer_sentence_spans(text)
+    return spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]

@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     weight_stems: float = Field(1.0, ge=0, description="Weight of the stemmed-word field.")
     weight_ngrams: float = Field(1.5, ge=0, description="Weight of the character n-gram field.")
     weight_headings: float = Field(0.6, ge=0, description="Weight of the title/heading field.")
+    weight_sentence_units: float = Field(
+        1.5, ge=0, description="Weight of the best sentence (or two neighbouring sentences) scored as BM25 units.")
     weight_definition: float = Field(
         0.5, ge=0, description="Bonus (share of the top lexical score) for a passage defining X in 'Hvad er X?'.")
     ngram_min: int = Field(3, ge=2)
@@ -63,14 +65,17 @@ class Settings(BaseSettings):
     weight_dense: float = Field(0.25, ge=0)
     rrf_k: int = Field(60, ge=1)
     weight_sentence: float = Field(
-        3.5, ge=0, description="Rerank bonus (in score spreads) for the share of the question one sentence covers.")
+        5.5, ge=0, description="Rerank bonus (in score spreads) for the share of the question one sentence covers.")
+    rerank_common_discount: float = Field(
+        0.8, ge=0, le=1, description="In the rerank, a question word found in every candidate counts this much less "
+                                     "(in proportion to the share of candidates that have it).")
     rerank_depth: int = Field(30, ge=1, description="How many fused candidates the sentence evidence reranks.")
     query_vector_cache: int = Field(10_000, ge=0, description="Recent question embeddings kept (0: none).")
     candidates: int = Field(100, ge=1, description="Candidates taken from each side before fusion.")
 
     # Abstention: below this confidence (share of the question the best passage covers) the answer
     # is flagged as uncertain. Calibrated with `python -m eval.calibrate` (docs/retrieval.md).
-    abstain_threshold: float = Field(0.43, ge=0, le=1)
+    abstain_threshold: float = Field(0.475, ge=0, le=1)
 
     # Service
     host: str = "127.0.0.1"

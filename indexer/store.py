@@ -15,7 +15,7 @@ from indexer.documents import Document
 from indexer.lexical import LexicalIndex
 from indexer.passages import Passage
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 class IndexNotFound(FileNotFoundError):
