@@ -5,7 +5,7 @@ with the highest idf, since a question about it is likely not answered here). A 
 by a text when its stem, a spelling variant or synonym of it, or most of its character n-grams
 (compounds: ``indlæggelser`` in ``indlæggelsesgrad``, or all n-grams of its stem:
 ``litteraturen`` in ``litteraturliste``) occur in the text; a word of which only some n-grams
-occur (``sovjetterne`` in ``Sovjetunionen``) is covered in part.
+occur (``landbrugsjorden`` in ``landbruget``) is covered in part.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def count_words(text: str) -> int:
 
 def _blocks(body: str) -> list[_Block]:
     blocks: list[_Block] = []
-    for match in re.finditer(r"\S(?:.*?\S)?(?=\n[ \t]*\n|\s*\Z)", body, flags=re.DOTALL):
+    for match in re.finditer(r"\S(?:.*?\S)?(?=[ \t]*\n[ \t]*\n|\s*\Z)", body, flags=re.DOTALL):
         start, end = match.start(), match.end()
         # A heading line stuck to the paragraph below it is still its own block.
         line_start = start

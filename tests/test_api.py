@@ -81,5 +81,5 @@ def test_explain_shows_why_a_passage_ranked(client):
     body = client.get("/api/search", params={"q": "Hvad er peerstøtte?", "explain": "true"}).json()
     explain = body["results"][0]["explain"]
     assert "peerstøt" in explain["matched_terms"]
-    assert set(explain["field_scores"]) == {"stems", "grams", "headings"}
+    assert set(explain["field_scores"]) == {"stems", "grams", "headings", "sentences"}
     assert explain["lexical_rank"] >= 1

@@ -70,3 +70,12 @@ def test_sentence_splitter_keeps_danish_abbreviations_and_dates():
     spans = [text[s:e] for s, e in sentence_spans(text)]
     assert spans == ["Det kan bl.a. være om fx unge.", "Nedlukningen er fastsat til d. 3. januar 2024.",
                      "Indhold opdateres ikke."]
+
+
+def test_a_heading_after_trailing_spaces_still_opens_its_section():
+    from indexer.documents import Document
+    body = "## Resultater\n\n" + "Peerstøtte virker godt for mange borgere i kommunen. " * 8 + "\n\n## Kilder\n\n" + \
+        "- Rapport om peerstøtte i fem kommuner, udgivet af styrelsen og skrevet af forskere i Aarhus. " * 3 + "\n"
+    passages = split_passages(Document(id="d", title="D", publisher="P", body=body))
+    assert [p.section for p in passages] == ["Resultater", "Kilder"]
+    assert passages[1].is_reference_list and not passages[0].is_reference_list
