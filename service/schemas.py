@@ -52,7 +52,9 @@ class DocumentRef(BaseModel):
 class HitExplanation(BaseModel):
     lexical_rank: int | None = Field(None, description="Rank among the lexical candidates (None: not one).")
     lexical_score: float
-    field_scores: dict[str, float] = Field(..., description="BM25 score per lexical field: stems, grams (character n-grams), headings, and sentences (the best sentence or sentence pair).")
+    field_scores: dict[str, float] = Field(
+        ..., description="BM25 score per lexical field: stems, grams (character n-grams), headings, "
+                         "and sentences (the best sentence or pair of neighbouring sentences).")
     dense_rank: int | None = Field(None, description="Rank among the dense candidates (None: not one).")
     dense_score: float | None = Field(None, description="Cosine similarity of question and passage.")
     matched_terms: list[str] = Field(..., description="Question stems found in the passage.")
