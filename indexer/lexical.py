@@ -83,7 +83,8 @@ class LexicalIndex:
             "grams": BM25Field.build(gram_lists, params.k1, params.b),
             "headings": BM25Field.build(heading_lists, params.k1, params.b),
         }
-        sentences = SentenceField.build(bodies if answer_texts is None else answer_texts, params.k1, params.b, params.ngram_min, params.ngram_max)
+        sentences = SentenceField.build(bodies if answer_texts is None else answer_texts,
+                                        params.k1, params.b, params.ngram_min, params.ngram_max)
         return cls(fields, sentences, params)
 
     @property

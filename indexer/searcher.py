@@ -154,7 +154,10 @@ class Searcher:
             if len(hits) == k:
                 break
 
-        confidence = coverage(words, query, self._terms.passage(self._row_of[hits[0].passage.id]), strict=True) if hits else 0.0
+        confidence = 0.0
+        if hits:
+            best_terms = self._terms.passage(self._row_of[hits[0].passage.id])
+            confidence = coverage(words, query, best_terms, strict=True)
         return SearchResult(
             query=question,
             retriever=retriever,
