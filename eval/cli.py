@@ -53,6 +53,9 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
                      help="questions the corpus does not answer (default: unanswerable-dev.jsonl beside DATASET)")
     run.add_argument("--split", default="test", help="BEIR qrels split: qrels/SPLIT.tsv (default test)")
     run.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries (a quick look)")
+    run.add_argument("--sample", type=int, default=None,
+                     help="evaluate a random sample of N queries, the same for the same --seed (quick comparisons)")
+    run.add_argument("--seed", type=int, default=0, help="seed of --sample (default 0)")
     run.add_argument("--stat-test", choices=TESTS, default="student",
                      help="paired significance test: student (t-test, default) or fisher (randomisation)")
     run.add_argument("--max-p", type=float, default=0.05, help="significance level (default 0.05)")
@@ -146,11 +149,14 @@ def _run(args: argparse.Namespace, settings: Settings, command: str) -> int:
         raise UsageError("--threads must be 0 (library defaults) or more")
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
+    if args.sample is not None and args.sample < 1:
+        raise UsageError("--sample must be at least 1")
     minimums = parse_minimums(args.minimums, retrievers, args.k)
     dataset_name = args.dataset.resolve().name if args.dataset.is_dir() else args.dataset.stem
     out = args.out or settings.data_dir / "eval" / dataset_name
     options = Options(retrievers=retrievers, k=args.k, api=args.api, index=args.index,
                       unanswerable=args.unanswerable, split=args.split, limit=args.limit,
+                      sample=args.sample, seed=args.seed,
                       stat_test=args.stat_test, max_p=args.max_p, threads=args.threads, progress=not args.quiet)
     started = now()
     clock = time.perf_counter()

@@ -10,6 +10,7 @@ Every metric is computed by ``eval.metrics`` and recomputed by ranx on the same 
 
 from __future__ import annotations
 
+import random
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ class Options:
     unanswerable: Path | None = None
     split: str = "test"
     limit: int | None = None
+    sample: int | None = None  # a seeded random sample of N queries (reproducible quick runs)
+    seed: int = 0
     stat_test: str = "student"
     max_p: float = 0.05
     threads: int = 1  # torch / faiss threads while searching in-process; 0 = their defaults
@@ -121,11 +124,24 @@ def _run_all(backend: Backend, queries: list[tuple[str, str]], options: Options,
 
 
 def _limit(items: list, options: Options) -> list:
+    """The queries to evaluate: all, the first ``limit``, or a seeded random ``sample`` of them."""
+    if options.sample and options.sample < len(items):
+        items = random.Random(options.seed).sample(items, options.sample)
     return items[:options.limit] if options.limit else items
 
 
+def _subset_note(selected: int, total: int, options: Options) -> str | None:
+    if options.sample and options.sample < total:
+        return (f"--sample {options.sample} --seed {options.seed}: a random sample of {selected} of the {total} "
+                f"judged queries is evaluated.")
+    if options.limit and options.limit < total:
+        return f"--limit {options.limit}: only the first {selected} of {total} judged queries are evaluated."
+    return None
+
+
 def _evaluate_beir(dataset: BeirDataset, settings: Settings, options: Options) -> Evaluation:
-    qrels = {qid: dataset.qrels[qid] for qid in _limit(list(dataset.qrels), options)}
+    judged = [qid for qid in dataset.queries if qid in dataset.qrels]  # in the order of queries.jsonl
+    qrels = {qid: dataset.qrels[qid] for qid in _limit(judged, options)}
     queries = {qid: dataset.queries[qid] for qid in qrels}
     info = {"path": str(dataset.path), "name": dataset.name, "kind": "BEIR folder", "split": dataset.split,
             "corpus": len(dataset.corpus), "queries": len(queries), "unjudged_queries": len(dataset.unjudged)}
@@ -133,9 +149,9 @@ def _evaluate_beir(dataset: BeirDataset, settings: Settings, options: Options) -
     if dataset.unjudged:
         notes.append(f"{len(dataset.unjudged)} queries in qrels/{dataset.split}.tsv have no judgment ≥ 1 "
                      f"and are not scored (as in BEIR).")
-    if options.limit and options.limit < len(dataset.qrels):
-        notes.append(f"--limit {options.limit}: only the first {len(queries)} of {len(dataset.qrels)} "
-                     f"judged queries are evaluated.")
+    subset = _subset_note(len(queries), len(dataset.qrels), options)
+    if subset:
+        notes.append(subset)
     duplicates = len(dataset.corpus) - len({dedup_key(e.text) for e in dataset.corpus})
     if duplicates:
         notes.append(f"{duplicates} corpus entries have the same words as another; the core returns one "
@@ -188,6 +204,7 @@ def _evaluate_spans(path: Path, settings: Settings, options: Options) -> Evaluat
     questions = load_questions(path)
     answerable = [q for q in questions.questions if q.evidence]
     skipped = len(questions.questions) - len(answerable)
+    total = len(answerable)
     answerable = _limit(answerable, options)
     if not answerable:
         raise DatasetError(f"{path}: no question has evidence spans to judge passages by")
@@ -201,6 +218,9 @@ def _evaluate_spans(path: Path, settings: Settings, options: Options) -> Evaluat
     notes = [API_CACHE_NOTE] if options.api and len(options.retrievers) > 1 else []
     if skipped:
         notes.append(f"{skipped} questions without evidence spans are not scored.")
+    subset = _subset_note(len(answerable), total, options)
+    if subset:
+        notes.append(subset)
     timing: dict = {}
     with ExitStack() as stack:
         if options.api:

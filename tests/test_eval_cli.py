@@ -186,3 +186,22 @@ def test_span_file_compares_all_retrievers(corpus_searcher, tmp_path, capsys):
     assert report["verification"]["ranx_max_difference"] <= 1e-6
     stdout = capsys.readouterr().out
     assert stdout.count("Success@1: ") == 3
+
+
+def test_a_seeded_sample_is_reproducible_and_flagged(tmp_path, hashing_model):
+    folder = write_beir(tmp_path / "mini")
+
+    def sampled(seed: int, name: str) -> tuple[list[str], dict]:
+        out = tmp_path / name
+        code = main(["run", str(folder), "--retrievers", "lexical", "--sample", "4", "--seed", str(seed),
+                     "--out", str(out), "--quiet"])
+        assert code == 0
+        rows = (out / "per_query.tsv").read_text(encoding="utf-8").splitlines()[1:]
+        return sorted(row.split("\t")[0] for row in rows), json.loads((out / "report.json").read_text("utf-8"))
+
+    first, report = sampled(0, "a")
+    again, _ = sampled(0, "b")
+    assert len(first) == 4 and first == again
+    assert any(sampled(seed, f"s{seed}")[0] != first for seed in (1, 2, 3))
+    assert report["retrievers"]["lexical"]["queries"] == 4
+    assert any("--sample 4 --seed 0" in note for note in report["notes"])
