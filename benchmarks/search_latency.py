@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.questions import load_questions
-from indexer.searcher import RETRIEVERS, Searcher
+from retrieval.searcher import RETRIEVERS, Searcher
 from indexer.settings import Settings
 
 
@@ -33,7 +33,7 @@ def main() -> int:
     searcher = Searcher.open(Settings(query_vector_cache=0))
     load_seconds = time.perf_counter() - started
     questions = [q.question for q in load_questions(args.questions).questions]
-    print(f"index {searcher.version}: {len(searcher.index.passages)} passages; load {load_seconds:.1f} s; "
+    print(f"index {searcher.version}: {searcher.health().passages} passages; load {load_seconds:.1f} s; "
           f"{len(questions)} questions × {args.rounds} rounds, k={args.k}")
     print(f"{'retriever':10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean chars':>11}")
     for retriever in RETRIEVERS:

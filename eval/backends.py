@@ -16,7 +16,7 @@ from urllib.parse import quote
 import numpy as np
 
 from indexer.encoder import Encoder
-from indexer.searcher import Searcher
+from retrieval.searcher import Searcher
 
 API_MAX_K = 50
 
@@ -116,7 +116,7 @@ class InProcessBackend:
     def describe(self) -> dict:
         paths = {"host", "port", "index_dir", "data_dir", "corpus_dir"}
         settings = self.searcher.settings.model_dump(mode="json", exclude=paths)
-        return {"mode": self.mode, "index": str(self.searcher.index.path), "manifest": self.searcher.index.manifest,
+        return {"mode": self.mode, "index": str(self.searcher.index_path), "manifest": dict(self.searcher.manifest),
                 "settings": settings}
 
 

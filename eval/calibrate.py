@@ -8,11 +8,12 @@ while flagging at most ``--max-false`` of the answerable ones, placed in the mid
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from eval.questions import load_questions
-from indexer.searcher import Searcher
-from indexer.settings import Settings
+from retrieval.searcher import Searcher
+from indexer.settings import Settings, SettingsError, load_settings
 
 
 def choose_threshold(answerable: list[float], unanswerable: list[float], max_false: float = 0.05) -> float:
@@ -34,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("unanswerable", type=Path)
     parser.add_argument("--max-false", type=float, default=0.05, help="largest share of answerable flagged")
     args = parser.parse_args(argv)
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     searcher = Searcher.open(settings)
     scores: dict[str, list[float]] = {"answerable": [], "unanswerable": []}
     for kind, path in (("answerable", args.answerable), ("unanswerable", args.unanswerable)):

@@ -19,8 +19,8 @@ from eval.harness import Evaluation, Options, evaluate, metric_names
 from eval.metrics import MetricError, parse_metric
 from eval.questions import DatasetError
 from indexer.encoder import EncoderError
-from indexer.searcher import RETRIEVERS
-from indexer.settings import Settings
+from indexer.settings import RETRIEVERS
+from indexer.settings import Settings, SettingsError, load_settings
 from indexer.store import IndexNotFound
 
 EXTRA_MINIMUMS = ("unanswerable_flagged",)
@@ -110,7 +110,11 @@ def check_minimums(evaluation: Evaluation, minimums) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args = _parser(settings).parse_args(argv)
     try:
         if args.command == "index":

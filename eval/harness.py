@@ -25,8 +25,8 @@ from eval.beir_index import temporary_index
 from eval.metrics import first_relevant_rank, latency_summary, per_query, mean
 from eval.questions import DatasetError, QuestionSet, load_questions
 from eval.runner import RetrieverRun, run_retriever, threads_limited
-from indexer.encoder import Encoder, load_encoder
-from indexer.searcher import Searcher
+from indexer.encoder import Encoder, encoder_for
+from retrieval.searcher import Searcher
 from indexer.settings import Settings
 from indexer.store import FORMAT_VERSION, IndexNotFound, dedup_key, read_manifest
 
@@ -103,8 +103,7 @@ def _open_searcher(settings: Settings, index_dir: Path,
         raise IndexNotFound(f"index at {index_dir} has format {manifest.get('format_version')}, this code reads "
                             f"{FORMAT_VERSION}: rebuild with `python -m indexer build --out {index_dir}`")
     if encoder is None or encoder.name != manifest["model"]:
-        encoder = load_encoder(manifest["model"], settings.model_backend, settings.query_prefix,
-                               settings.passage_prefix, settings.embed_batch_size)
+        encoder = encoder_for(settings, model=manifest["model"])
     cache = QueryVectorCache(encoder)
     return Searcher.open(settings, index_dir, encoder=cache), cache
 
@@ -173,8 +172,7 @@ def _evaluate_beir(dataset: BeirDataset, settings: Settings, options: Options) -
                 index_dir = options.index
             else:
                 started = time.perf_counter()
-                encoder = load_encoder(settings.model, settings.model_backend, settings.query_prefix,
-                                       settings.passage_prefix, settings.embed_batch_size)
+                encoder = encoder_for(settings)
                 index_dir, settings, _ = stack.enter_context(
                     temporary_index(dataset, settings, encoder, options.progress))
                 timing["index_seconds"] = round(time.perf_counter() - started, 2)
@@ -249,7 +247,7 @@ def _evaluate_spans(path: Path, settings: Settings, options: Options) -> Evaluat
         qrels, canonical = span_eval.judge_pooled(answerable, list(runs.values()))
     else:
         judgments = "exhaustive: the hit rule applied to every passage of the index"
-        qrels, canonical = span_eval.judge_exhaustive(answerable, [(p.id, p.text) for p in searcher.index.passages])
+        qrels, canonical = span_eval.judge_exhaustive(answerable, [(p.id, p.text) for p in searcher.passages()])
     unmatched = [qid for qid, docs in qrels.items() if not docs]
     if unmatched and not options.api:
         notes.append(f"{len(unmatched)} questions have no passage in the index that answers their evidence "

@@ -17,29 +17,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 from tqdm import tqdm
 
 from indexer.dense import DenseIndex
 from indexer.documents import Document, corpus_fingerprint, load_corpus
-from indexer.encoder import Encoder, load_encoder
+from indexer.encoder import Encoder, encoder_for
 from indexer.lexical import LexicalIndex, LexicalParams, passage_field_texts
 from indexer.passages import Passage, split_passages
 from indexer.settings import Settings
 from indexer.store import FORMAT_VERSION, dedup_key, read_manifest, write_documents, write_passages
-
-KEEP_BUILDS = 2
-
-
-def index_settings(settings: Settings) -> dict:
-    """The settings an index depends on: a change in any of them makes the index stale."""
-    return {
-        "passage_min_words": settings.passage_min_words,
-        "passage_max_words": settings.passage_max_words,
-        "lexical": lexical_params(settings).to_json(),
-        "passage_prefix": settings.passage_prefix,
-        "model_backend": settings.model_backend,
-    }
-
 
 def lexical_params(settings: Settings) -> LexicalParams:
     return LexicalParams(settings.bm25_k1, settings.bm25_b, settings.ngram_min, settings.ngram_max)
@@ -62,8 +49,13 @@ def index_mismatch(out: Path, fingerprint: str, settings: Settings, changed: str
         return f"model changed ({manifest.get('model')} → {settings.model})"
     if manifest.get("corpus_fingerprint") != fingerprint:
         return changed
-    if manifest.get("settings") != index_settings(settings):
-        return "index settings changed"
+    recorded = manifest.get("settings") or {}
+    current = settings.index_settings()
+    changed_settings = sorted(name for name in current.keys() | recorded.keys()
+                              if recorded.get(name) != current.get(name))
+    if changed_settings:
+        return "index settings changed: " + ", ".join(
+            f"{name} ({recorded.get(name)!r} → {current.get(name)!r})" for name in changed_settings)
     return None
 
 
@@ -84,8 +76,7 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
     started = time.perf_counter()
     if not passages:
         raise ValueError("nothing to index: the corpus produced no passages")
-    encoder = encoder or load_encoder(settings.model, settings.model_backend, settings.query_prefix,
-                                      settings.passage_prefix, settings.embed_batch_size)
+    encoder = encoder or encoder_for(settings)
     builds = _builds_dir(out)
     builds.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_staging(builds)
@@ -95,11 +86,9 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
     try:
         titles = {doc.id: doc.title for doc in documents}
         bodies, heading_texts = zip(*(passage_field_texts(p.text, p.headings, titles[p.doc_id]) for p in passages))
-        with tqdm(total=4, desc="lexical index", disable=not progress, unit="field") as bar:
-            answer_texts = ["" if p.is_reference_list else p.text for p in passages]
-            lexical = LexicalIndex.build(bodies, heading_texts, lexical_params(settings), answer_texts)
-            bar.update(4)
-        vectors = encoder.encode_passages([p.text for p in passages], progress=progress)
+        answer_texts = ["" if p.is_reference_list else p.text for p in passages]
+        lexical = LexicalIndex.build(bodies, heading_texts, lexical_params(settings), answer_texts, progress)
+        vectors = embed_passages(encoder, [p.text for p in passages], settings.embed_batch_size, progress)
         dense = DenseIndex.build(vectors)
         write_documents(staging, documents)
         write_passages(staging, passages)
@@ -115,7 +104,7 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
             "passages": len(passages),
             "distinct_passages": len({dedup_key(p.text) for p in passages}),
             "corpus_fingerprint": fingerprint,
-            "settings": index_settings(settings),
+            "settings": settings.model_copy(update={"model": encoder.name}).index_settings(),
             "build_seconds": round(time.perf_counter() - started, 2),
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -127,8 +116,28 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
         shutil.rmtree(staging, ignore_errors=True)
         raise
     _publish(final, out)
-    _prune(builds, keep=final)
+    _prune(builds, keep=final, count=settings.keep_builds)
     return manifest
+
+
+def embed_passages(encoder: Encoder, texts: Sequence[str], batch_size: int, progress: bool = True) -> np.ndarray:
+    """Every passage's vector, in order, with a progress bar over passages (rate and time left).
+
+    Passages go to the encoder longest first, in chunks of a few batches, so that a batch holds
+    passages of similar length (little padding) and the bar moves as work is done."""
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    vectors: np.ndarray | None = None
+    chunk = batch_size * 4
+    with tqdm(total=len(texts), desc="embedding passages", unit="passage", disable=not progress,
+              mininterval=0.5) as bar:
+        for first in range(0, len(order), chunk):
+            rows = order[first:first + chunk]
+            encoded = encoder.encode_passages([texts[i] for i in rows])
+            if vectors is None:
+                vectors = np.zeros((len(texts), encoded.shape[1]), dtype=np.float32)
+            vectors[rows] = encoded
+            bar.update(len(rows))
+    return vectors if vectors is not None else np.zeros((0, encoder.dimension), dtype=np.float32)
 
 
 def _builds_dir(out: Path) -> Path:
@@ -161,9 +170,9 @@ def _publish(final: Path, out: Path) -> None:
     os.replace(link, out)
 
 
-def _prune(builds: Path, keep: Path) -> None:
+def _prune(builds: Path, keep: Path, count: int) -> None:
     finished = sorted((p for p in builds.iterdir() if p.is_dir() and not p.name.startswith("staging-")),
                       key=lambda p: p.stat().st_mtime)
-    for folder in finished[:-KEEP_BUILDS]:
+    for folder in finished[:-count]:
         if folder != keep:
             shutil.rmtree(folder, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""``python -m indexer build|search|status``."""
+"""``python -m indexer build|status`` (questions: ``python -m retrieval search``)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import json
 import sys
 from pathlib import Path
 
+from indexer.build import build_index, stale_reason
 from indexer.documents import CorpusError
 from indexer.encoder import EncoderError
-from indexer.settings import Settings
+from indexer.settings import Settings, SettingsError, load_settings
 from indexer.store import IndexNotFound, read_manifest
-from indexer.synonyms import SynonymError
 
 
 def _parser(settings: Settings) -> argparse.ArgumentParser:
@@ -25,40 +25,33 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     build.add_argument("--if-stale", action="store_true", help="only build when missing or out of date")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    search = commands.add_parser("search", help="ask a question on the command line")
-    search.add_argument("question")
-    search.add_argument("-k", type=int, default=5)
-    search.add_argument("--index", type=Path, default=settings.index_dir)
-    search.add_argument("--retriever", default="hybrid", choices=["hybrid", "lexical", "dense"])
-    search.add_argument("--json", action="store_true", help="print the API's JSON")
-
     status = commands.add_parser("status", help="show the manifest of the active index")
     status.add_argument("--index", type=Path, default=settings.index_dir)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args = _parser(settings).parse_args(argv)
     try:
         if args.command == "build":
             return _build(args, settings)
-        if args.command == "search":
-            return _search(args, settings)
         manifest = read_manifest(args.index)
         if manifest is None:
             print(f"no index at {args.index}", file=sys.stderr)
             return 1
         print(json.dumps(manifest, indent=2, ensure_ascii=False))
         return 0
-    except (CorpusError, EncoderError, IndexNotFound, SynonymError, ValueError) as exc:
+    except (CorpusError, EncoderError, IndexNotFound, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
-    from indexer.build import build_index, stale_reason
-
     settings = settings.model_copy(update={"model": args.model, "corpus_dir": args.corpus})
     if args.if_stale:
         reason = stale_reason(args.corpus, args.out, settings)
@@ -71,23 +64,3 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
           f"in {manifest['build_seconds']} s → {args.out} ({manifest['build_id']})")
     return 0
 
-
-def _search(args: argparse.Namespace, settings: Settings) -> int:
-    from indexer.searcher import Searcher
-    from service.schemas import SearchResponse
-
-    if not 1 <= args.k <= 50:
-        print("error: -k must be between 1 and 50", file=sys.stderr)
-        return 2
-    searcher = Searcher.open(settings, args.index)
-    result = searcher.search(args.question, args.k, retriever=args.retriever)
-    if args.json:
-        print(SearchResponse.from_result(result).model_dump_json(indent=2))
-        return 0
-    if result.abstain:
-        print("(no certain answer: the closest passages follow)")
-    for hit in result.hits:
-        print(f"{hit.rank}. [{hit.score:.3f}] {hit.document.title} › {hit.passage.section or '—'}  ({hit.passage.id})")
-        for start, end in hit.highlights:
-            print(f"   » {hit.passage.text[start:end]}")
-    return 0

@@ -20,7 +20,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from indexer.settings import BUNDLED_MODEL
+from indexer.settings import BUNDLED_MODEL, ModelBackend, Settings
 
 
 class Encoder(Protocol):
@@ -44,7 +44,7 @@ def default_prefixes(model_name: str) -> tuple[str, str]:
 
 
 class SentenceTransformerEncoder:
-    def __init__(self, name: str, backend: str = "torch", query_prefix: str | None = None,
+    def __init__(self, name: str, backend: ModelBackend = "torch", query_prefix: str | None = None,
                  passage_prefix: str | None = None, batch_size: int = 32) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -110,7 +110,7 @@ class HashingEncoder:
         return self.encode_queries(texts)
 
 
-def load_encoder(name: str, backend: str = "torch", query_prefix: str | None = None,
+def load_encoder(name: str, backend: ModelBackend = "torch", query_prefix: str | None = None,
                  passage_prefix: str | None = None, batch_size: int = 32) -> Encoder:
     if name.startswith("hashing:"):
         try:
@@ -118,3 +118,10 @@ def load_encoder(name: str, backend: str = "torch", query_prefix: str | None = N
         except ValueError as exc:
             raise EncoderError(f"{name!r}: write hashing:<dimension>, e.g. hashing:256") from exc
     return SentenceTransformerEncoder(name, backend, query_prefix, passage_prefix, batch_size)
+
+
+def encoder_for(settings: Settings, model: str | None = None) -> Encoder:
+    """The encoder the settings describe (``model`` instead of ``settings.model``: the model an
+    index was built with, which its searcher must use)."""
+    return load_encoder(model or settings.model, settings.model_backend, settings.query_prefix,
+                        settings.passage_prefix, settings.embed_batch_size)

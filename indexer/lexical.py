@@ -1,4 +1,4 @@
-"""The lexical side: BM25 fields over Danish analysis, and how a question is turned into terms.
+"""The lexical index: BM25 fields over Danish analysis (questions become terms in ``retrieval.query``).
 
 Fields: ``stems`` (stemmed words of the passage), ``grams`` (character n-grams of folded words,
 for compounds and misspellings), ``headings`` (stems of the document title and the headings
@@ -11,48 +11,38 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Protocol, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
-from indexer.analysis import char_ngrams, grams, skeleton, stem, stems, tokenize
+from indexer.analysis import grams, skeleton, stems
 from indexer.bm25 import BM25Field
-from indexer.sentence_field import SentenceField
-from indexer.synonyms import SynonymRule, expand
+from indexer.sentence_field import SentenceField, SentenceUnits
 
 FIELDS = ("stems", "grams", "headings")  # passage-level BM25 fields; "sentences" is the fourth score
 
 
+class QueryTerms(Protocol):
+    """Weighted query terms per kind: stems (stems, headings and sentence fields) and n-grams."""
+
+    stems: dict[str, float]
+    grams: dict[str, float]
+
+
 @dataclass(frozen=True)
 class LexicalParams:
-    k1: float = 1.2
-    b: float = 0.75
-    ngram_min: int = 4
-    ngram_max: int = 5
+    """How the lexical index is built; the values come from the settings (``Settings.lexical_params``)."""
+
+    k1: float
+    b: float
+    ngram_min: int
+    ngram_max: int
 
     def to_json(self) -> dict:
         return {"k1": self.k1, "b": self.b, "ngram_min": self.ngram_min, "ngram_max": self.ngram_max}
-
-
-@dataclass
-class LexicalQuery:
-    """A question as weighted terms per field, plus what the caller can show about it."""
-
-    stems: dict[str, float] = field(default_factory=dict)
-    grams: dict[str, float] = field(default_factory=dict)
-    question_stems: list[str] = field(default_factory=list)  # the question's own stems, in order
-    #: question stem → stems that count as it (spelling variants, joined compounds, synonyms)
-    expansions: dict[str, set[str]] = field(default_factory=dict)
-
-    @property
-    def added(self) -> list[str]:
-        own = set(self.question_stems)
-        return sorted({t for terms in self.expansions.values() for t in terms} - own)
-
-    def terms_for(self, field_name: str) -> dict[str, float]:
-        return self.grams if field_name == "grams" else self.stems
 
 
 def passage_field_texts(text: str, headings: Sequence[str], title: str) -> tuple[str, str]:
@@ -72,76 +62,50 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, bodies: Sequence[str], heading_texts: Sequence[str], params: LexicalParams,
-              answer_texts: Sequence[str] | None = None) -> "LexicalIndex":
+              answer_texts: Sequence[str] | None = None, progress: bool = False) -> "LexicalIndex":
         """Index passage ``bodies`` under their ``heading_texts``; the sentence units come from
         ``answer_texts`` (default: the bodies; an empty text has none, e.g. a reference list)."""
-        token_lists = [stems(text) for text in bodies]
-        gram_lists = [grams(text, params.ngram_min, params.ngram_max) for text in bodies]
-        heading_lists = [stems(text) for text in heading_texts]
+        answer_texts = bodies if answer_texts is None else answer_texts
+        token_lists: list[list[str]] = []
+        gram_lists: list[list[str]] = []
+        heading_lists: list[list[str]] = []
+        units = SentenceUnits(params.ngram_min, params.ngram_max)
+        rows = tqdm(range(len(bodies)), desc="analysing passages", unit="passage", disable=not progress,
+                    mininterval=0.5)
+        for row in rows:
+            token_lists.append(stems(bodies[row]))
+            gram_lists.append(grams(bodies[row], params.ngram_min, params.ngram_max))
+            heading_lists.append(stems(heading_texts[row]))
+            units.add(row, answer_texts[row])
         fields = {
             "stems": BM25Field.build(token_lists, params.k1, params.b),
             "grams": BM25Field.build(gram_lists, params.k1, params.b),
             "headings": BM25Field.build(heading_lists, params.k1, params.b),
         }
-        sentences = SentenceField.build(bodies if answer_texts is None else answer_texts,
-                                        params.k1, params.b, params.ngram_min, params.ngram_max)
-        return cls(fields, sentences, params)
+        return cls(fields, units.build(len(bodies), params.k1, params.b), params)
 
     @property
     def size(self) -> int:
         return self.fields["stems"].size
 
-    def analyse_question(self, question: str, synonyms: list[SynonymRule], synonym_weight: float = 0.8) -> LexicalQuery:
-        query = LexicalQuery()
-        vocabulary = self.fields["stems"].vocabulary
-        tokens = tokenize(question, question=True)
-        words = [t.word for t in tokens]
-        query.question_stems = [stem(w) for w in words]
+    def spelling_variants(self, term: str) -> list[str]:
+        """Stems of the index spelled like ``term`` up to æ/ae, ø/oe, å/aa (``peerstotte``)."""
+        return list(self._variants.get(skeleton(term), ()))
 
-        def add(term: str, weight: float, source: Sequence[str] = ()) -> None:
-            if weight > query.stems.get(term, 0.0):
-                query.stems[term] = weight
-            for own in source:
-                if own != term:
-                    query.expansions.setdefault(own, set()).add(term)
+    def has_stem(self, term: str) -> bool:
+        return term in self.fields["stems"].vocabulary
 
-        for term in query.question_stems:
-            add(term, 1.0)
-            if term not in vocabulary:  # typed without æ/ø/å, or with ae/oe/aa
-                for variant in self._variants.get(skeleton(term), ()):
-                    add(variant, 1.0, source=[term])
-        for left, right in zip(tokens, tokens[1:]):  # "peer støtte" also means "peerstøtte"
-            if right.position == left.position + 1:
-                joined = stem(left.word + right.word)
-                if joined in vocabulary:
-                    add(joined, 1.0, source=[stem(left.word), stem(right.word)])
-        weighted_words = [(w, 1.0) for w in words]
-        for matched, phrase in expand(query.question_stems, synonyms):
-            # Synonyms stand in for question words the corpus does not use (English, rare variants);
-            # a word the corpus already uses is searched as written.
-            if all(t in vocabulary for t in matched):
-                continue
-            weight = synonym_weight
-            for term in phrase:
-                add(term, weight, source=matched)
-            weighted_words.extend((term, weight) for term in phrase)
-        for word, weight in weighted_words:
-            for gram in char_ngrams(word, self.params.ngram_min, self.params.ngram_max):
-                if weight > query.grams.get(gram, 0.0):
-                    query.grams[gram] = weight
-        return query
-
-    def field_scores(self, query: LexicalQuery, weights: dict[str, float]) -> dict[str, np.ndarray]:
+    def field_scores(self, terms: QueryTerms, weights: dict[str, float]) -> dict[str, np.ndarray]:
         """The raw score of every passage in each field (the sentence units mix their stems and
         n-grams with the passage fields' weights)."""
-        per_field = {name: f.scores(query.terms_for(name)) for name, f in self.fields.items()}
-        per_field["sentences"] = self.sentences.scores(query.stems, query.grams, weights.get("stems", 0.0),
+        per_field = {name: f.scores(terms.grams if name == "grams" else terms.stems) for name, f in self.fields.items()}
+        per_field["sentences"] = self.sentences.scores(terms.stems, terms.grams, weights.get("stems", 0.0),
                                                        weights.get("grams", 0.0))
         return per_field
 
-    def scores(self, query: LexicalQuery, weights: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def scores(self, terms: QueryTerms, weights: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Combined lexical score of every passage, and the raw score of each field."""
-        per_field = self.field_scores(query, weights)
+        per_field = self.field_scores(terms, weights)
         total = np.zeros(self.size, dtype=np.float64)
         for name, values in per_field.items():
             weight = weights.get(name, 0.0)
@@ -150,8 +114,8 @@ class LexicalIndex:
                 total += weight * values / spread
         return total, per_field
 
-    def matched_terms(self, row: int, query: LexicalQuery) -> list[str]:
-        return self.fields["stems"].matched(row, query.stems)
+    def matched_terms(self, row: int, stem_terms: Iterable[str]) -> list[str]:
+        return self.fields["stems"].matched(row, stem_terms)
 
     def save(self, folder: Path) -> None:
         for name, f in self.fields.items():

@@ -10,7 +10,6 @@ score of its units. Measured on Danish SQuAD in docs/retrieval.md.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -19,26 +18,33 @@ from indexer.bm25 import BM25Field
 from indexer.sentences import answer_units
 
 
+class SentenceUnits:
+    """Collects the answer units of passages, one passage at a time, for ``SentenceField``."""
+
+    def __init__(self, ngram_min: int, ngram_max: int) -> None:
+        self.ngram_min = ngram_min
+        self.ngram_max = ngram_max
+        self.owners: list[int] = []
+        self.stems: list[list[str]] = []
+        self.grams: list[list[str]] = []
+
+    def add(self, row: int, text: str) -> None:
+        for start, end in answer_units(text):
+            self.owners.append(row)
+            self.stems.append(stems(text[start:end]))
+            self.grams.append(grams(text[start:end], self.ngram_min, self.ngram_max))
+
+    def build(self, passages: int, k1: float, b: float) -> "SentenceField":
+        return SentenceField(BM25Field.build(self.stems, k1, b), BM25Field.build(self.grams, k1, b),
+                             np.array(self.owners, dtype=np.int64), passages)
+
+
 class SentenceField:
     def __init__(self, stems_field: BM25Field, grams_field: BM25Field, owners: np.ndarray, size: int) -> None:
         self.stems = stems_field
         self.grams = grams_field
         self.owners = owners  # unit → passage row
         self.size = size  # number of passages
-
-    @classmethod
-    def build(cls, bodies: Sequence[str], k1: float, b: float, ngram_min: int, ngram_max: int) -> "SentenceField":
-        owners: list[int] = []
-        unit_stems: list[list[str]] = []
-        unit_grams: list[list[str]] = []
-        for row, text in enumerate(bodies):
-            for start, end in answer_units(text):
-                owners.append(row)
-                unit_stems.append(stems(text[start:end]))
-                unit_grams.append(grams(text[start:end], ngram_min, ngram_max))
-        import os; b = float(os.environ.get("SUB", b))
-        return cls(BM25Field.build(unit_stems, k1, b), BM25Field.build(unit_grams, k1, b),
-                   np.array(owners, dtype=np.int64), len(bodies))
 
     def scores(self, stem_terms: dict[str, float], gram_terms: dict[str, float],
                stem_weight: float, gram_weight: float) -> np.ndarray:

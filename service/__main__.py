@@ -1,4 +1,9 @@
-"""``python -m service --host 127.0.0.1 --port 8000 --index var/index``."""
+"""``python -m service --host 127.0.0.1 --port 8000 --index var/index``: serve the chat and the API.
+
+``--api-only`` serves the JSON API alone (no pages, no static files). The application is named
+to uvicorn by its import path, as multi-worker serving needs; every setting reaches it through
+the ``PEERQA_`` environment (``indexer.settings.export_settings``).
+"""
 
 from __future__ import annotations
 
@@ -8,25 +13,34 @@ from pathlib import Path
 
 import uvicorn
 
-from indexer.settings import Settings
+from indexer.settings import SettingsError, export_settings, load_settings
 from indexer.store import read_manifest
-from service.app import create_app
+
+SITE = "web.app:create_app"  # the API and the pages
+API_ONLY = "service.app:create_api"
 
 
 def main(argv: list[str] | None = None) -> int:
-    settings = Settings()
-    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    parser = argparse.ArgumentParser(prog="python -m service", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     parser.add_argument("--index", type=Path, default=settings.index_dir)
+    parser.add_argument("--api-only", action="store_true", help="serve the JSON API without the web pages")
     args = parser.parse_args(argv)
     settings = settings.model_copy(update={"host": args.host, "port": args.port, "index_dir": args.index})
     if read_manifest(args.index) is None:
         print(f"error: no index at {args.index}; build it with `python -m indexer build --out {args.index}`",
               file=sys.stderr)
         return 2
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
-                access_log=False)  # access logs would keep caseworkers' questions (``/?q=``)
+    export_settings(settings)
+    uvicorn.run(API_ONLY if args.api_only else SITE, factory=True, host=args.host, port=args.port,
+                log_level="info", access_log=False)  # access logs would keep caseworkers' questions (``/?q=``)
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Builds the FastAPI application: API routes, web pages, error handling, index loading."""
+"""Builds the FastAPI application of the API: search, documents, feedback, health, error handling,
+and the index loaded once at start-up (``web.app`` adds the pages on top of it)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import AsyncIterator, Callable
 
 from fastapi import FastAPI
 
-from indexer.searcher import Searcher
-from indexer.settings import Settings
+from indexer.settings import Settings, load_settings
+from retrieval.searcher import Searcher
 from service.docs import install_docs
 from service.errors import install_error_handlers
 from service.routes import documents, feedback, health, search
@@ -19,11 +20,12 @@ DESCRIPTION = """Extractive question answering over Danish social-sector documen
 Answers are ranked passages from the source documents, each with its citation, its place in the
 document (section and character offsets) and the sentence(s) that best answer the question."""
 
+SearcherLoader = Callable[[Path], Searcher]
 
-def create_app(settings: Settings | None = None,
-               searcher_loader: Callable[[Path], Searcher] | None = None) -> FastAPI:
-    """The app; ``searcher_loader`` lets tests hand in a searcher built on a small index."""
-    settings = settings or Settings()
+
+def create_api(settings: Settings | None = None, searcher_loader: SearcherLoader | None = None) -> FastAPI:
+    """The API alone; ``searcher_loader`` lets tests hand in a searcher built on a small index."""
+    settings = settings or load_settings()
 
     def default_loader(path: Path) -> Searcher:
         return Searcher.open(settings, path)
@@ -32,7 +34,8 @@ def create_app(settings: Settings | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.searchers = SearcherHolder(settings.index_dir, loader)  # loads index + model once
+        # loads the index and the model once; later builds are picked up by the holder
+        app.state.searchers = SearcherHolder(settings.index_dir, loader, settings.reload_interval)
         yield
 
     app = FastAPI(title="Peerstøtte-søgning API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
@@ -44,8 +47,4 @@ def create_app(settings: Settings | None = None,
     app.include_router(documents.router)
     app.include_router(health.router)
     app.include_router(feedback.router)
-
-    from web.pages import install_web
-
-    install_web(app)
     return app

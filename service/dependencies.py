@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from indexer.searcher import Searcher
 from indexer.settings import Settings
+from retrieval.searcher import Searcher
+from service.feedback_store import FeedbackStore, store_for
 
 
 def get_searcher(request: Request) -> Searcher:
@@ -18,5 +19,10 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_feedback_store(request: Request) -> FeedbackStore:
+    return store_for(request.app.state.settings.data_dir)
+
+
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
+FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

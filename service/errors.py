@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from indexer.settings import MAX_RESULTS
+
 log = logging.getLogger(__name__)
 
 
@@ -37,7 +39,7 @@ def _message(error: dict) -> str:
     if kind in {"int_parsing", "int_type"}:
         return "must be a whole number"
     if kind in {"greater_than_equal", "less_than_equal"}:
-        return "must be between 1 and 50" if _field_name(tuple(error.get("loc", ()))) == "k" else error["msg"]
+        return f"must be between 1 and {MAX_RESULTS}" if _field_name(tuple(error.get("loc", ()))) == "k" else error["msg"]
     if kind == "extra_forbidden":
         return "is not a known field (use q, k, explain, retriever)"
     return str(error.get("msg", "is not valid"))

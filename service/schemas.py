@@ -6,29 +6,28 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from indexer.searcher import Hit, SearchResult
-
-MAX_QUESTION_CHARS = 1000
+from indexer.settings import MAX_QUESTION_CHARS, MAX_RESULTS, Retriever
+from retrieval.results import SearchResult
 
 
 def checked_question(value: str) -> str:
-    """The question trimmed; a clear error when it is empty or longer than 1000 characters."""
+    """The question trimmed; a clear error when it is empty or too long."""
     value = value.strip()
     if not value:
-        raise ValueError("the question is empty: write a question of 1 to 1000 characters")
+        raise ValueError(f"the question is empty: write a question of 1 to {MAX_QUESTION_CHARS} characters")
     if len(value) > MAX_QUESTION_CHARS:
-        raise ValueError(f"the question is {len(value)} characters long: shorten it to at most 1000")
+        raise ValueError(f"the question is {len(value)} characters long: shorten it to at most {MAX_QUESTION_CHARS}")
     return value
 
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"q": "Hvad er peerstøtte?", "k": 5}]})
 
-    q: str = Field(..., description="The question, 1 to 1000 characters after trimming.",
+    q: str = Field(..., description=f"The question, 1 to {MAX_QUESTION_CHARS} characters after trimming.",
                    examples=["Hvad er peerstøtte?"])
-    k: int = Field(5, ge=1, le=50, description="How many passages to return (1–50).")
+    k: int = Field(5, ge=1, le=MAX_RESULTS, description=f"How many passages to return (1–{MAX_RESULTS}).")
     explain: bool = Field(False, description="Add per-hit lexical/dense ranks, scores and matched terms.")
-    retriever: Literal["hybrid", "lexical", "dense"] = Field(
+    retriever: Retriever = Field(
         "hybrid", description="Which retriever answers: the default fusion, or one side alone.")
 
     @field_validator("q")
@@ -73,17 +72,6 @@ class SearchHit(BaseModel):
     end: int
     explain: HitExplanation | None = None
 
-    @classmethod
-    def from_hit(cls, hit: Hit) -> "SearchHit":
-        p, d = hit.passage, hit.document
-        return cls(
-            rank=hit.rank, score=hit.score, passage_id=p.id, text=p.text,
-            highlights=[Span(start=s, end=e) for s, e in hit.highlights],
-            doc=DocumentRef(id=d.id, title=d.title, publisher=d.publisher, source_url=d.source_url),
-            section=p.section, start=p.start, end=p.end,
-            explain=HitExplanation(**hit.explanation.__dict__) if hit.explanation else None,
-        )
-
 
 class SearchResponse(BaseModel):
     query: str
@@ -96,9 +84,7 @@ class SearchResponse(BaseModel):
 
     @classmethod
     def from_result(cls, result: SearchResult, index_version: str = "") -> "SearchResponse":
-        return cls(query=result.query, took_ms=result.took_ms, abstain=result.abstain,
-                   confidence=result.confidence, index_version=index_version,
-                   results=[SearchHit.from_hit(h) for h in result.hits])
+        return cls.model_validate(result.to_json(index_version))
 
 
 class PassageRef(BaseModel):
@@ -125,6 +111,7 @@ class Health(BaseModel):
     documents: int
     passages: int
     model: str
+    built_at: str = Field("", description="When the index was built (UTC, ISO 8601).")
 
 
 class ErrorItem(BaseModel):

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from indexer.searcher import Searcher
+from retrieval.searcher import Searcher
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ class SearcherHolder:
     """Hands out the current searcher; checks at most every ``interval`` s whether the index
     link points at a new build, and loads it while the old searcher keeps answering."""
 
-    def __init__(self, index_dir: Path, loader: Callable[[Path], Searcher], interval: float = 2.0) -> None:
+    def __init__(self, index_dir: Path, loader: Callable[[Path], Searcher], interval: float) -> None:
         self.index_dir = index_dir
         self._loader = loader
         self._interval = interval

@@ -10,7 +10,7 @@ import pytest
 
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder
-from indexer.searcher import Searcher
+from retrieval.searcher import Searcher
 from indexer.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def client(corpus_settings: Settings, corpus_searcher: Searcher):
     """A TestClient for the whole app (API and pages) on the real corpus, hashing encoder."""
     from fastapi.testclient import TestClient
 
-    from service.app import create_app
+    from web.app import create_app
 
     app = create_app(corpus_settings, searcher_loader=lambda path: corpus_searcher)
     with TestClient(app) as test_client:

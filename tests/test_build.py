@@ -8,7 +8,7 @@ import pytest
 from indexer.build import build_index, stale_reason
 from indexer.documents import CorpusError
 from indexer.encoder import HashingEncoder
-from indexer.searcher import Searcher
+from retrieval.searcher import Searcher
 from indexer.store import load_index, read_manifest
 
 from conftest import hashing_settings, write_doc
@@ -45,7 +45,7 @@ def test_staleness_follows_corpus_and_settings(small_corpus: Path, isolated_data
     assert stale_reason(small_corpus, settings.index_dir, settings) == "corpus changed"
     other = settings.model_copy(update={"passage_max_words": 120})
     build_index(small_corpus, settings.index_dir, settings, HashingEncoder(256), progress=False)
-    assert stale_reason(small_corpus, settings.index_dir, other) == "index settings changed"
+    assert stale_reason(small_corpus, settings.index_dir, other) == "index settings changed: passage_max_words (200 → 120)"
 
 
 def test_failed_build_leaves_previous_index_untouched(small_corpus: Path, isolated_data: Path):

@@ -7,8 +7,8 @@ import pytest
 from indexer.analysis import stems, tokenize
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder
-from indexer.searcher import Searcher
-from indexer.synonyms import SynonymError, parse_synonyms
+from retrieval.searcher import Searcher
+from retrieval.synonyms import SynonymError, parse_synonyms
 
 from conftest import hashing_settings, write_doc
 

@@ -3,7 +3,7 @@
 import pytest
 
 from indexer.build import build_index
-from indexer.searcher import Searcher
+from retrieval.searcher import Searcher
 from indexer.settings import BUNDLED_MODEL
 
 from conftest import hashing_settings

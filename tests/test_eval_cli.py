@@ -12,7 +12,7 @@ from test_eval_beir import write_beir
 from eval.cli import main
 from eval.hit_rule import first_hit_rank
 from eval.questions import load_questions
-from indexer.searcher import Searcher
+from retrieval.searcher import Searcher
 from indexer.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -14,7 +14,7 @@ from eval.beir import load_beir
 from eval.beir_index import build_beir_index
 from eval.runner import run_retriever
 from indexer.encoder import HashingEncoder
-from indexer.searcher import Searcher
+from retrieval.searcher import Searcher
 from indexer.settings import Settings
 
 ENCODE_SECONDS = 0.03

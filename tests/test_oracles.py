@@ -7,7 +7,7 @@ import numpy as np
 
 from indexer.bm25 import BM25Field
 from indexer.dense import DenseIndex
-from indexer.fusion import fuse_rrf, fuse_zscore
+from retrieval.fusion import fuse_rrf, fuse_zscore
 
 
 def brute_bm25(docs, query, k1=1.2, b=0.75):

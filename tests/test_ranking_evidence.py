@@ -7,9 +7,12 @@ import pytest
 from indexer.analysis import tokenize
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder
-from indexer.evidence import coverage, discriminative_words, question_words, text_terms
+from indexer.lexical import LexicalIndex
 from indexer.passages import Passage
-from indexer.searcher import Searcher
+from indexer.store import load_index
+from retrieval.evidence import coverage, discriminative_words, question_words, text_terms
+from retrieval.query import analyse_question
+from retrieval.searcher import Searcher
 
 from conftest import hashing_settings, write_doc
 
@@ -54,13 +57,18 @@ def test_the_passage_whose_sentence_answers_comes_first(searcher, retriever):
         "Frivillige organisationer og kommuner samarbejder om fællesskaber for borgerne."]
 
 
+def lexical_index(searcher: Searcher) -> LexicalIndex:
+    return load_index(searcher.index_path).lexical
+
+
 def test_a_reference_list_entry_is_not_an_answer(searcher):
     ids = [h.passage.id for h in searcher.search(QUESTION, 5, retriever="lexical").hits]
-    reference = next(h for h in searcher.index.passages if h.is_reference_list)
+    passages = searcher.passages()
+    reference = next(p for p in passages if p.is_reference_list)
     assert ids.index("svar#1") < ids.index(reference.id)
-    per_field = searcher.index.lexical.field_scores(
-        searcher.index.lexical.analyse_question(QUESTION, []), {"stems": 1.0, "grams": 1.5})
-    assert per_field["sentences"][searcher.index.passages.index(reference)] == 0
+    lexical = lexical_index(searcher)
+    per_field = lexical.field_scores(analyse_question(QUESTION, lexical, [], 0.8), {"stems": 1.0, "grams": 1.5})
+    assert per_field["sentences"][passages.index(reference)] == 0
 
 
 def test_reference_sections_are_recognised():
@@ -77,8 +85,8 @@ def test_explain_shows_the_sentence_score(searcher):
 
 
 def _coverage_of(searcher: Searcher, question: str, text: str) -> float:
-    lexical = searcher.index.lexical
-    query = lexical.analyse_question(question, [])
+    lexical = lexical_index(searcher)
+    query = analyse_question(question, lexical, [], 0.8)
     return coverage(question_words(lexical, query, question), query, text_terms(text, lexical))
 
 
@@ -93,8 +101,8 @@ def test_compounds_and_near_forms_count_in_part(searcher):
 
 
 def test_words_every_candidate_shares_weigh_less(searcher):
-    lexical = searcher.index.lexical
-    query = lexical.analyse_question(QUESTION, [])
+    lexical = lexical_index(searcher)
+    query = analyse_question(QUESTION, lexical, [], 0.8)
     words = question_words(lexical, query, QUESTION)
     candidates = [text_terms(t, lexical) for t in ("borgerne og kommuner", "borgerne samarbejder", "borgerne")]
     reweighted = {w.word: w.idf / original.idf

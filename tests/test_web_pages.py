@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from indexer.searcher import Searcher
-from service.app import create_app
+from retrieval.searcher import Searcher
+from web.app import create_app
 from web.security import CSP
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)><b>fed</b>'
@@ -79,9 +79,8 @@ def test_earlier_questions_stay_visible_without_javascript(client):
 
 
 def test_abstain_state_is_worded_plainly(corpus_settings, corpus_searcher):
-    strict = corpus_settings.model_copy(update={"abstain_threshold": 1.01})
-    searcher = Searcher(corpus_searcher.index, corpus_searcher.encoder, strict, corpus_searcher.synonyms)
-    with TestClient(create_app(strict, searcher_loader=lambda path: searcher)) as strict_client:
+    searcher = corpus_searcher.with_settings(abstain_threshold=1.01)
+    with TestClient(create_app(searcher.settings, searcher_loader=lambda path: searcher)) as strict_client:
         page = strict_client.get("/", params={"q": "Hvad er peerstøtte?"}).text
     assert "Intet sikkert svar." in page
     assert "tekststykker, der ligger tættest på" in page

@@ -14,28 +14,25 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 import jinja2
-from fastapi import FastAPI, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from indexer.searcher import Searcher
-from service.dependencies import SearcherDep, get_searcher
-from service.routes.feedback import UnknownPassage, get_feedback_store, record_feedback
-from service.schemas import MAX_QUESTION_CHARS, SearchResponse
+from indexer.settings import MAX_QUESTION_CHARS, Settings
+from retrieval.searcher import Searcher
+from service.dependencies import FeedbackStoreDep, SearcherDep, SettingsDep
+from service.feedback import UnknownPassage, record_feedback
+from service.schemas import SearchResponse
 from web import render
-from web.security import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                                    autoescape=True, trim_blocks=True, lstrip_blocks=True))
-
-RESULTS_PER_QUESTION = 5
-MAX_HISTORY = 4  # earlier questions a browser without JavaScript carries along in ``h``
-MAX_FORM_BYTES = 16_384
+router = APIRouter(include_in_schema=False)
 EXAMPLES = (
     "Hvad er peerstøtte?",
     "Hvem er målgruppen for initiativet om at udbrede peers?",
@@ -75,9 +72,10 @@ def card(request: Request, hit: Any, turn_index: int, question: str, back: str) 
     }
 
 
-def answer_turn(request: Request, searcher: Searcher, question: str, index: int, back: str) -> dict[str, Any]:
+def answer_turn(request: Request, searcher: Searcher, settings: Settings, question: str, index: int,
+                back: str) -> dict[str, Any]:
     text = question.strip()
-    response = SearchResponse.from_result(searcher.search(text, RESULTS_PER_QUESTION), searcher.version)
+    response = SearchResponse.from_result(searcher.search(text, settings.page_results), searcher.version)
     return {"index": index, "question": response.query, "abstain": response.abstain,
             "cards": [card(request, hit, index, response.query, back) for hit in response.results]}
 
@@ -99,86 +97,82 @@ def error_page(request: Request, status: int) -> HTMLResponse:
                         "Forespørgslen kunne ikke gennemføres. Gå til forsiden og prøv igen.")
 
 
-def install_web(app: FastAPI) -> None:
-    """Pages, static files and the security headers (CSP) on ``app``."""
-    app.add_middleware(SecurityHeaders)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.state.html_error_page = error_page
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def chat(request: Request, searcher: SearcherDep, q: str | None = None,
-             h: Annotated[list[str] | None, Query()] = None) -> HTMLResponse:
-        history = [x.strip() for x in h or () if question_error(x) is None][-MAX_HISTORY:]
-        error = question_error(q) if q is not None else None
-        asked = [*history, q.strip()] if q is not None and error is None else history
-        back = render.chat_url(asked[-1], asked[:-1]) if asked else "/"
-        try:
-            turns = [answer_turn(request, searcher, text, i, back) for i, text in enumerate(asked)]
-        except Exception:  # never a stack trace for a caseworker; the failure is logged
-            log.exception("search failed on the chat page")
-            return page(request, "chat.html", {
-                "q": q or "", "turns": [], "history": history, "examples": EXAMPLES, "answered": False,
-                "error": "Søgningen mislykkedes på grund af en fejl i tjenesten. Prøv igen om lidt.",
-                "version": searcher.version}, 500)
-        carried = asked[-MAX_HISTORY:] if error is None else history
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def chat(request: Request, searcher: SearcherDep, settings: SettingsDep, q: str | None = None,
+         h: Annotated[list[str] | None, Query()] = None) -> HTMLResponse:
+    history = [x.strip() for x in h or () if question_error(x) is None][-settings.page_history:]
+    error = question_error(q) if q is not None else None
+    asked = [*history, q.strip()] if q is not None and error is None else history
+    back = render.chat_url(asked[-1], asked[:-1]) if asked else "/"
+    try:
+        turns = [answer_turn(request, searcher, settings, text, i, back) for i, text in enumerate(asked)]
+    except Exception:  # never a stack trace for a caseworker; the failure is logged
+        log.exception("search failed on the chat page")
         return page(request, "chat.html", {
-            "q": q if error else "", "turns": turns, "history": carried, "examples": EXAMPLES,
-            "answered": bool(turns) and error is None and q is not None, "error": error,
-            "version": searcher.version}, 422 if error else 200)
+            "q": q or "", "turns": [], "history": history, "examples": EXAMPLES, "answered": False,
+            "error": "Søgningen mislykkedes på grund af en fejl i tjenesten. Prøv igen om lidt.",
+            "version": searcher.version}, 500)
+    carried = asked[-settings.page_history:] if error is None else history
+    return page(request, "chat.html", {
+        "q": q if error else "", "turns": turns, "history": carried, "examples": EXAMPLES,
+        "answered": bool(turns) and error is None and q is not None, "error": error,
+        "version": searcher.version}, 422 if error else 200)
 
-    @app.get("/documents/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
-    def document_page(request: Request, doc_id: str, searcher: SearcherDep, passage: str | None = None,
-                      hl: str | None = None, q: str | None = None) -> HTMLResponse:
-        document = searcher.index.documents.get(doc_id)
-        if document is None:
-            return message_page(
-                request, 404, "Dokumentet findes ikke",
-                f"Der er intet dokument med id'et »{doc_id}« i søgeindekset. Det kan være fjernet eller "
-                "omdøbt, da materialet sidst blev opdateret. Stil spørgsmålet igen for at finde kilden.")
-        cited = next((p for p in searcher.index.passages if p.id == passage and p.doc_id == doc_id), None)
-        spans = render.clean_spans(render.parse_highlight_param(hl), len(cited.text)) if cited else []
-        answers = [(cited.start + s, cited.start + e) for s, e in spans] if cited else []
-        question = q.strip() if q and question_error(q) is None else None
-        view = render.document_url(doc_id, cited.id, spans) if cited else f"/documents/{render.component(doc_id)}"
-        source_url = render.safe_source_url(document.source_url)
-        url = source_url or site_url(request) + view
-        return page(request, "document.html", {
-            "doc": document, "source_url": source_url,
-            "groups": render.cited_groups(render.document_outline(render.text_blocks(
-                document.body, answers, (cited.start, cited.end) if cited else None))),
-            "cited": cited, "passage_missing": bool(passage) and cited is None, "question": question,
-            "back": render.chat_url(question) if question else "/",
-            "citation": render.citation(document.title, document.publisher, cited.section if cited else "", url),
-            "meta": [(META_LABELS[k], str(v)) for k, v in document.meta.items() if k in META_LABELS and v],
-            "version": searcher.version})
+@router.get("/documents/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
+def document_page(request: Request, doc_id: str, searcher: SearcherDep, passage: str | None = None,
+                  hl: str | None = None, q: str | None = None) -> HTMLResponse:
+    document = searcher.document(doc_id)
+    if document is None:
+        return message_page(
+            request, 404, "Dokumentet findes ikke",
+            f"Der er intet dokument med id'et »{doc_id}« i søgeindekset. Det kan være fjernet eller "
+            "omdøbt, da materialet sidst blev opdateret. Stil spørgsmålet igen for at finde kilden.")
+    cited = searcher.passage(passage) if passage else None
+    cited = cited if cited is not None and cited.doc_id == doc_id else None
+    spans = render.clean_spans(render.parse_highlight_param(hl), len(cited.text)) if cited else []
+    answers = [(cited.start + s, cited.start + e) for s, e in spans] if cited else []
+    question = q.strip() if q and question_error(q) is None else None
+    view = render.document_url(doc_id, cited.id, spans) if cited else f"/documents/{render.component(doc_id)}"
+    source_url = render.safe_source_url(document.source_url)
+    url = source_url or site_url(request) + view
+    return page(request, "document.html", {
+        "doc": document, "source_url": source_url,
+        "groups": render.cited_groups(render.document_outline(render.text_blocks(
+            document.body, answers, (cited.start, cited.end) if cited else None))),
+        "cited": cited, "passage_missing": bool(passage) and cited is None, "question": question,
+        "back": render.chat_url(question) if question else "/",
+        "citation": render.citation(document.title, document.publisher, cited.section if cited else "", url),
+        "meta": [(META_LABELS[k], str(v)) for k, v in document.meta.items() if k in META_LABELS and v],
+        "version": searcher.version})
 
-    @app.post("/feedback", response_class=HTMLResponse, include_in_schema=False)
-    async def feedback_form(request: Request) -> HTMLResponse:
-        """The card's feedback form when JavaScript is off (with it, app.js posts to /api/feedback)."""
-        origin = request.headers.get("origin")
-        if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
-            return message_page(request, 403, "Vurderingen blev afvist",
-                                "Vurderingen kom fra en anden side end denne og blev ikke gemt.")
-        body = await request.body()
-        if len(body) > MAX_FORM_BYTES:
-            return message_page(request, 413, "Vurderingen blev ikke gemt", "Formularen var for stor.")
-        fields = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-        back = fields.get("back", "/")
-        if not back.startswith("/") or back.startswith("//") or "\\" in back:
-            back = "/"
-        question, passage_id = fields.get("question", ""), fields.get("passage_id", "")
-        helpful = {"1": True, "0": False}.get(fields.get("helpful", ""))
-        problem = question_error(question) or (None if helpful is not None else "Vælg »Hjælpsomt« eller "
-                                                                              "»Ikke hjælpsomt«.")
-        if problem is None:
-            try:
-                await run_in_threadpool(record_feedback, get_feedback_store(request), get_searcher(request),
-                                        question.strip(), passage_id, bool(helpful))
-            except UnknownPassage:
-                problem = ("Tekststykket findes ikke længere i søgeindekset, måske fordi materialet er "
-                           "opdateret. Stil spørgsmålet igen, og vurder det nye svar.")
-        if problem:
-            return message_page(request, 422, "Vurderingen blev ikke gemt", problem, back=back)
-        return message_page(request, 200, "Tak for din vurdering",
-                            "Vurderingen er gemt uden oplysninger om dig og bruges til at gøre søgningen bedre.",
-                            back=back)
+@router.post("/feedback", response_class=HTMLResponse, include_in_schema=False)
+async def feedback_form(request: Request, searcher: SearcherDep, settings: SettingsDep,
+                        store: FeedbackStoreDep) -> HTMLResponse:
+    """The card's feedback form when JavaScript is off (with it, app.js posts to /api/feedback)."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+        return message_page(request, 403, "Vurderingen blev afvist",
+                            "Vurderingen kom fra en anden side end denne og blev ikke gemt.")
+    body = await request.body()
+    if len(body) > settings.max_form_bytes:
+        return message_page(request, 413, "Vurderingen blev ikke gemt", "Formularen var for stor.")
+    fields = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    back = fields.get("back", "/")
+    if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        back = "/"
+    question, passage_id = fields.get("question", ""), fields.get("passage_id", "")
+    helpful = {"1": True, "0": False}.get(fields.get("helpful", ""))
+    problem = question_error(question) or (None if helpful is not None else "Vælg »Hjælpsomt« eller "
+                                                                          "»Ikke hjælpsomt«.")
+    if problem is None:
+        try:
+            await run_in_threadpool(record_feedback, store, searcher,
+                                    question.strip(), passage_id, bool(helpful))
+        except UnknownPassage:
+            problem = ("Tekststykket findes ikke længere i søgeindekset, måske fordi materialet er "
+                       "opdateret. Stil spørgsmålet igen, og vurder det nye svar.")
+    if problem:
+        return message_page(request, 422, "Vurderingen blev ikke gemt", problem, back=back)
+    return message_page(request, 200, "Tak for din vurdering",
+                        "Vurderingen er gemt uden oplysninger om dig og bruges til at gøre søgningen bedre.",
+                        back=back)

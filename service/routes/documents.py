@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from indexer.searcher import Searcher
+from retrieval.searcher import Searcher
 from service.dependencies import SearcherDep
 from service.errors import NotFound
 from service.schemas import DocumentResponse, ErrorResponse, PassageRef
@@ -13,12 +13,12 @@ router = APIRouter(prefix="/api", tags=["documents"])
 
 
 def document_response(searcher: Searcher, doc_id: str) -> DocumentResponse:
-    document = searcher.index.documents.get(doc_id)
+    document = searcher.document(doc_id)
     if document is None:
-        known = ", ".join(sorted(searcher.index.documents)[:10])
+        known = ", ".join(searcher.document_ids()[:10])
         raise NotFound(f"no document with id {doc_id!r}; known ids include: {known}")
     passages = [PassageRef(id=p.id, section=p.section, start=p.start, end=p.end)
-                for p in searcher.index.passages if p.doc_id == doc_id]
+                for p in searcher.passages_of(doc_id)]
     return DocumentResponse(id=document.id, title=document.title, publisher=document.publisher,
                             source_url=document.source_url, language=document.language,
                             meta=document.meta, body=document.body, passages=passages)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import weakref
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from indexer.searcher import Searcher
-from service.dependencies import SearcherDep
-from service.feedback_store import FeedbackStore, Judgment, store_for
+from service.dependencies import FeedbackStoreDep, SearcherDep
+from service.feedback import UnknownPassage, record_feedback
+from service.feedback_store import Judgment
 from service.schemas import ErrorResponse, checked_question
 
 router = APIRouter(prefix="/api", tags=["feedback"])
@@ -46,35 +45,6 @@ class FeedbackResponse(BaseModel):
     def from_judgment(cls, judgment: Judgment) -> "FeedbackResponse":
         return cls(id=judgment.id, query_id=judgment.query_id, passage_id=judgment.passage_id,
                    helpful=judgment.helpful, index_version=judgment.index_version, created_at=judgment.created_at)
-
-
-def get_feedback_store(request: Request) -> FeedbackStore:
-    return store_for(request.app.state.settings.data_dir)
-
-
-FeedbackStoreDep = Annotated[FeedbackStore, Depends(get_feedback_store)]
-
-_passage_ids: "weakref.WeakKeyDictionary[Searcher, frozenset[str]]" = weakref.WeakKeyDictionary()
-
-
-def passage_exists(searcher: Searcher, passage_id: str) -> bool:
-    ids = _passage_ids.get(searcher)
-    if ids is None:
-        ids = _passage_ids[searcher] = frozenset(p.id for p in searcher.index.passages)
-    return passage_id in ids
-
-
-class UnknownPassage(ValueError):
-    pass
-
-
-def record_feedback(store: FeedbackStore, searcher: Searcher, question: str, passage_id: str,
-                    helpful: bool) -> Judgment:
-    """Store one judgment against the current index; UnknownPassage if the id is not in it."""
-    if not passage_exists(searcher, passage_id):
-        raise UnknownPassage(f"no passage {passage_id!r} in the current index ({searcher.version}); "
-                             "use a passage_id from a fresh search response")
-    return store.add(question, passage_id, helpful, searcher.version)
 
 
 @router.post("/feedback", status_code=201, response_model=FeedbackResponse, summary="Judge a passage",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter
 
 from service.dependencies import SearcherDep
@@ -12,6 +14,4 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz", response_model=Health)
 def health(searcher: SearcherDep) -> Health:
-    manifest = searcher.index.manifest
-    return Health(status="ok", index_version=searcher.version, documents=len(searcher.index.documents),
-                  passages=len(searcher.index.passages), model=str(manifest.get("model", "")))
+    return Health(status="ok", **asdict(searcher.health()))

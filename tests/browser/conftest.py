@@ -21,7 +21,7 @@ import pytest
 
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder
-from indexer.searcher import Searcher
+from retrieval.searcher import Searcher
 from indexer.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ def browser_searcher(browser_settings: Settings) -> Searcher:
 
 @pytest.fixture(scope="session")
 def live_server(browser_settings: Settings, browser_searcher: Searcher) -> Iterator[LiveServer]:
-    from service.app import create_app
+    from web.app import create_app
 
     server = LiveServer(create_app(browser_settings, searcher_loader=lambda path: browser_searcher))
     server.start()

@@ -13,16 +13,32 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from indexer.analysis import char_ngrams, grams, stem, tokenize
-from indexer.lexical import LexicalIndex, LexicalQuery
+from indexer.lexical import LexicalIndex
 from indexer.sentences import answer_sentence_spans
+from indexer.settings import Settings
+from retrieval.query import LexicalQuery
 
-GRAM_COVER = 0.6  # share of a word's n-grams a text must contain to cover it as part of a compound
-GRAM_CREDIT = 0.8  # such a partial match counts this much of a whole-word match
-GRAM_PARTIAL = 0.3  # from this share of its n-grams up to GRAM_COVER, a word counts GRAM_CREDIT × the share
-WINDOW_CREDIT = 0.8  # two neighbouring sentences covering the question count this much of one
-STEM_CREDIT = 0.9  # a compound that contains the word's whole stem ("litteraturliste" for "litteraturen")
-STEM_MIN_LENGTH = 5  # stems shorter than this are too common inside other words to count so
-ABSENT_WEIGHT = 1.5
+
+@dataclass(frozen=True)
+class EvidenceRules:
+    """The tuning of coverage and highlighting (each value documented in ``Settings``)."""
+
+    gram_cover: float
+    gram_credit: float
+    gram_partial: float
+    window_credit: float
+    stem_credit: float
+    stem_min_length: int
+    absent_weight: float
+    highlight_ratio: float
+    highlight_sentences: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "EvidenceRules":
+        return cls(**{name: getattr(settings, name) for name in cls.__dataclass_fields__})
+
+
+DEFAULT_RULES = EvidenceRules.from_settings(Settings.model_construct())
 
 
 @dataclass(frozen=True)
@@ -36,9 +52,9 @@ class QuestionWord:
 
 
 def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
-                   absent_weight: float = ABSENT_WEIGHT) -> list[QuestionWord]:
+                   rules: EvidenceRules = DEFAULT_RULES) -> list[QuestionWord]:
     """The question's content words with their weights: idf for words the corpus uses,
-    ``absent_weight`` × the highest idf for words it never uses (nor any variant or synonym)."""
+    ``rules.absent_weight`` × the highest idf for words it never uses (nor any variant or synonym)."""
     stems_field = index.fields["stems"]
     max_idf = float(stems_field.idf.max()) if stems_field.idf.size else 1.0
     seen: set[str] = set()
@@ -52,10 +68,10 @@ def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
         # A long word the corpus never uses (a compound noun: "kontanthjælpen") is strong evidence
         # that the corpus does not answer the question; a short one less so.
         idf = (max(stems_field.idf_of(t) for t in known) if known
-               else absent_weight * max_idf * min(1.0, len(token.word) / 10))
+               else rules.absent_weight * max_idf * min(1.0, len(token.word) / 10))
         grams_of = frozenset(char_ngrams(token.word, index.params.ngram_min, index.params.ngram_max))
         stem_grams = (frozenset(char_ngrams(term, index.params.ngram_min, index.params.ngram_max))
-                      if len(term) >= STEM_MIN_LENGTH else frozenset())
+                      if len(term) >= rules.stem_min_length else frozenset())
         out.append(QuestionWord(token.word, term, idf, grams_of, stem_grams, bool(known)))
     return out
 
@@ -101,7 +117,8 @@ class PassageTerms:
         return self._sentences[row]
 
 
-def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms, strict: bool = False) -> float:
+def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms, strict: bool = False,
+             rules: EvidenceRules = DEFAULT_RULES) -> float:
     """Share of the question's weighted words that a text (given by its terms) covers, 0–1.
 
     ``strict`` (for confidence): a word the corpus never uses counts only when found whole, so
@@ -115,18 +132,18 @@ def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms, s
         if w.stem in terms.stems or query.expansions.get(w.stem, set()) & terms.stems:
             covered += w.idf
         elif w.stem_grams and w.stem_grams <= terms.grams:
-            covered += STEM_CREDIT * w.idf
+            covered += rules.stem_credit * w.idf
         elif w.grams and not (strict and not w.known):
             share = len(w.grams & terms.grams) / len(w.grams)
-            if share >= GRAM_COVER:
-                covered += GRAM_CREDIT * w.idf
-            elif share >= GRAM_PARTIAL:
-                covered += GRAM_CREDIT * share * w.idf
+            if share >= rules.gram_cover:
+                covered += rules.gram_credit * w.idf
+            elif share >= rules.gram_partial:
+                covered += rules.gram_credit * share * w.idf
     return covered / total
 
 
 def discriminative_words(words: list[QuestionWord], query: LexicalQuery, candidates: list[TextTerms],
-                         discount: float) -> list[QuestionWord]:
+                         discount: float, rules: EvidenceRules = DEFAULT_RULES) -> list[QuestionWord]:
     """The question's words reweighted for ranking ``candidates`` against each other: a word
     that a share of them all contain tells them apart less, so its weight falls by
     ``discount`` × that share (the article's topic word in every candidate counts little;
@@ -135,26 +152,27 @@ def discriminative_words(words: list[QuestionWord], query: LexicalQuery, candida
         return words
     reweighted = []
     for word in words:
-        share = sum(coverage([word], query, terms) > 0 for terms in candidates) / len(candidates)
+        share = sum(coverage([word], query, terms, rules=rules) > 0 for terms in candidates) / len(candidates)
         reweighted.append(replace(word, idf=word.idf * (1 - discount * share)))
     return reweighted
 
 
 def best_sentences(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],
-                   max_sentences: int = 2) -> tuple[float, list[tuple[int, int]]]:
+                   rules: EvidenceRules = DEFAULT_RULES) -> tuple[float, list[tuple[int, int]]]:
     """How well the passage's best sentence answers (0–1), and the offsets of the sentence(s) to
-    highlight (those within 80 % of the best; none when nothing matches).
+    highlight (at most ``rules.highlight_sentences``, those within ``rules.highlight_ratio`` of the
+    best; none when nothing matches).
 
-    Two neighbouring sentences together also count, at ``WINDOW_CREDIT``: an answer often spans
-    a sentence and the one that names its subject."""
-    scored = [(coverage(words, query, s.terms), s.start, s.end) for s in sentences]
+    Two neighbouring sentences together also count, at ``rules.window_credit``: an answer often
+    spans a sentence and the one that names its subject."""
+    scored = [(coverage(words, query, s.terms, rules=rules), s.start, s.end) for s in sentences]
     best = max((score for score, _, _ in scored), default=0.0)
     for a, b in zip(sentences, sentences[1:]):
         pair = TextTerms(a.terms.stems | b.terms.stems, a.terms.grams | b.terms.grams)
-        best = max(best, WINDOW_CREDIT * coverage(words, query, pair))
+        best = max(best, rules.window_credit * coverage(words, query, pair, rules=rules))
     scored = [item for item in scored if item[0] > 0]
     if not scored:
         return best, []
     top = max(score for score, _, _ in scored)
-    chosen = sorted(sorted(scored, key=lambda item: -item[0])[:max_sentences], key=lambda item: item[1])
-    return best, [(start, end) for score, start, end in chosen if score >= 0.8 * top]
+    chosen = sorted(sorted(scored, key=lambda item: -item[0])[:rules.highlight_sentences], key=lambda item: item[1])
+    return best, [(start, end) for score, start, end in chosen if score >= rules.highlight_ratio * top]

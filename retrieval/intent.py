@@ -12,7 +12,7 @@ import re
 from indexer.analysis import normalise, skeleton, stem, stems
 from indexer.passages import Passage
 from indexer.sentences import sentence_spans
-from indexer.synonyms import SynonymRule, expand
+from retrieval.synonyms import SynonymRule, expand
 
 _DEFINITION_QUESTION = re.compile(
     r"^\s*(?:hvad|hvem)\s+(?:er|var|betyder|dækker)\s+(?:begrebet\s+|en\s+|et\s+)?(?P<subject>.+?)"

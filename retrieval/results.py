@@ -1,0 +1,72 @@
+"""What a search returns: ranked hits with their passage, document, highlights and, on request,
+an explanation of how each ranked."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from indexer.documents import Document
+from indexer.passages import Passage
+from indexer.settings import Retriever
+
+
+@dataclass(frozen=True)
+class Explanation:
+    lexical_rank: int | None
+    lexical_score: float
+    field_scores: dict[str, float]
+    dense_rank: int | None
+    dense_score: float | None
+    matched_terms: list[str]
+    coverage: float
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    score: float
+    passage: Passage
+    document: Document
+    highlights: list[tuple[int, int]]
+    explanation: Explanation | None = None
+
+    def to_json(self) -> dict:
+        p, d = self.passage, self.document
+        return {
+            "rank": self.rank, "score": self.score, "passage_id": p.id, "text": p.text,
+            "highlights": [{"start": s, "end": e} for s, e in self.highlights],
+            "doc": {"id": d.id, "title": d.title, "publisher": d.publisher, "source_url": d.source_url},
+            "section": p.section, "start": p.start, "end": p.end,
+            "explain": asdict(self.explanation) if self.explanation else None,
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    retriever: Retriever
+    took_ms: float
+    abstain: bool
+    confidence: float
+    hits: list[Hit] = field(default_factory=list)
+    expanded_terms: list[str] = field(default_factory=list)
+
+    def to_json(self, index_version: str = "") -> dict:
+        """The result as the API's search response (``service.schemas.SearchResponse`` documents
+        and validates exactly this; the command line prints it)."""
+        return {
+            "query": self.query, "took_ms": self.took_ms, "abstain": self.abstain,
+            "confidence": self.confidence, "index_version": index_version,
+            "results": [hit.to_json() for hit in self.hits],
+        }
+
+
+@dataclass(frozen=True)
+class IndexHealth:
+    """What a health check reports about the index a searcher answers from."""
+
+    index_version: str
+    documents: int
+    passages: int
+    model: str
+    built_at: str

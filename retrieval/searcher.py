@@ -1,0 +1,213 @@
+"""The one retrieval core: question in, ranked and cited passages out.
+
+The API, the web pages, the command line and the evaluation all call ``Searcher.search``, and
+read documents and passages through the searcher's accessors (never through its index).
+Retrievers that can be named (for comparisons): ``lexical`` (the BM25 fields alone), ``dense``
+(the embedding model alone) and ``hybrid`` (the default: both fused as configured in the
+settings, then reranked by sentence evidence).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+
+from indexer.documents import Document
+from indexer.encoder import Encoder, encoder_for
+from indexer.passages import Passage
+from indexer.settings import RETRIEVERS, Retriever, Settings
+from indexer.store import IndexData, IndexNotFound, dedup_key, load_index
+from retrieval.candidates import LexicalCandidates, dense_candidates, lexical_candidates
+from retrieval.confidence import answer_confidence, should_abstain
+from retrieval.distinct import distinct_positions
+from retrieval.evidence import EvidenceRules, PassageTerms, QuestionWord, coverage, question_words
+from retrieval.fusion import Fused, fuse_candidates
+from retrieval.query import LexicalQuery, analyse_question
+from retrieval.rerank import Reranked, rerank
+from retrieval.results import Explanation, Hit, IndexHealth, SearchResult
+from retrieval.synonyms import SynonymRule, load_synonyms
+
+
+class UnknownRetriever(ValueError):
+    pass
+
+
+class RecentVectors:
+    """The embeddings of the most recently asked questions (the encoder dominates latency);
+    the least recently used one goes when ``limit`` are kept. Safe from several threads."""
+
+    def __init__(self, encoder: Encoder, limit: int) -> None:
+        self.encoder = encoder
+        self.limit = limit
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def __contains__(self, question: str) -> bool:
+        return question in self._vectors
+
+    def vector(self, question: str) -> np.ndarray:
+        with self._lock:
+            vector = self._vectors.get(question)
+            if vector is not None:
+                self._vectors.move_to_end(question)
+                return vector
+        vector = self.encoder.encode_queries([question])[0]
+        if self.limit > 0:
+            with self._lock:
+                self._vectors[question] = vector
+                while len(self._vectors) > self.limit:
+                    self._vectors.popitem(last=False)
+        return vector
+
+
+class Searcher:
+    def __init__(self, index: IndexData, encoder: Encoder | None, settings: Settings,
+                 synonyms: list[SynonymRule] | None = None) -> None:
+        self._index = index
+        self.encoder = encoder
+        self.settings = settings
+        self.synonyms = synonyms or []
+        self.rules = EvidenceRules.from_settings(settings)
+        self._dedup = [dedup_key(p.text) for p in index.passages]
+        self._row_of = {p.id: row for row, p in enumerate(index.passages)}
+        self._by_document: dict[str, list[Passage]] = {}
+        for passage in index.passages:
+            self._by_document.setdefault(passage.doc_id, []).append(passage)
+        self._vectors = RecentVectors(encoder, settings.query_vector_cache) if encoder is not None else None
+        self._terms = PassageTerms(index.lexical, [p.text for p in index.passages])
+
+    @classmethod
+    def open(cls, settings: Settings, index_dir: Path | None = None, encoder: Encoder | None = None) -> "Searcher":
+        """Load the index and the query encoder named in its manifest."""
+        index = load_index(index_dir or settings.index_dir)
+        if encoder is None:
+            encoder = encoder_for(settings, model=index.manifest["model"])
+        if encoder.dimension != index.dense.dimension:
+            raise IndexNotFound(f"encoder {encoder.name} gives {encoder.dimension} dimensions, "
+                                f"the index has {index.dense.dimension}: rebuild the index")
+        return cls(index, encoder, settings, load_synonyms(settings.synonyms_file))
+
+    def with_settings(self, **changes: Any) -> "Searcher":
+        """A searcher on the same index and encoder with some query-time settings changed
+        (e.g. ``fusion="rrf"``) for comparisons; settings that change an index cannot change here."""
+        fixed = set(changes) & set(self.settings.index_settings())
+        if fixed:
+            raise ValueError(f"{', '.join(sorted(fixed))} change the index: build another index instead")
+        return Searcher(self._index, self.encoder, self.settings.model_copy(update=changes), self.synonyms)
+
+    # --- what callers may read ------------------------------------------------------------------
+
+    @property
+    def version(self) -> str:
+        return str(self._index.manifest.get("build_id", ""))
+
+    @property
+    def manifest(self) -> Mapping[str, Any]:
+        return MappingProxyType(self._index.manifest)
+
+    @property
+    def index_path(self) -> Path:
+        return self._index.path
+
+    def health(self) -> IndexHealth:
+        manifest = self._index.manifest
+        return IndexHealth(index_version=self.version, documents=len(self._index.documents),
+                           passages=len(self._index.passages), model=str(manifest.get("model", "")),
+                           built_at=str(manifest.get("built_at", "")))
+
+    def document(self, doc_id: str) -> Document | None:
+        return self._index.documents.get(doc_id)
+
+    def document_ids(self) -> list[str]:
+        return sorted(self._index.documents)
+
+    def passages_of(self, doc_id: str) -> list[Passage]:
+        """The passages of one document, in reading order (empty for an unknown id)."""
+        return list(self._by_document.get(doc_id, ()))
+
+    def passage(self, passage_id: str) -> Passage | None:
+        row = self._row_of.get(passage_id)
+        return None if row is None else self._index.passages[row]
+
+    def has_passage(self, passage_id: str) -> bool:
+        return passage_id in self._row_of
+
+    def passages(self) -> list[Passage]:
+        """Every passage of the index, in index order."""
+        return list(self._index.passages)
+
+    # --- search ---------------------------------------------------------------------------------
+
+    def search(self, question: str, k: int = 5, *, retriever: Retriever | None = None,
+               explain: bool = False) -> SearchResult:
+        """The ``k`` best distinct passages for ``question``, with highlights and abstention."""
+        started = time.perf_counter()
+        retriever = retriever or self.settings.retriever
+        if retriever not in RETRIEVERS:
+            raise UnknownRetriever(f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}")
+        index, settings = self._index, self.settings
+        n = min(max(settings.candidates, k), len(index.passages))
+
+        query = analyse_question(question, index.lexical, self.synonyms, settings.synonym_weight)
+        lexical = lexical_candidates(index.lexical, index.passages, query, question, self.synonyms, settings, n)
+        query_vector = self._query_vector(question) if retriever != "lexical" else None
+        dense_rows = dense_candidates(index.dense, query_vector, n)
+        fused = fuse_candidates(retriever, lexical, dense_rows, query_vector, index.dense, settings)
+        words = question_words(index.lexical, query, question, self.rules)
+        ranked = rerank(fused, retriever, words, query, self._terms, settings, self.rules)
+        positions = list(distinct_positions(ranked.order, fused.rows, self._dedup, k))
+        hits = [self._hit(rank, position, fused, ranked, query, words, lexical, dense_rows, query_vector, explain)
+                for rank, position in enumerate(positions, start=1)]
+        best = self._terms.passage(self._row_of[hits[0].passage.id]) if hits else None
+        confidence = answer_confidence(words, query, best, self.rules)
+        return SearchResult(
+            query=question,
+            retriever=retriever,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+            abstain=should_abstain(confidence, settings.abstain_threshold),
+            confidence=round(confidence, 4),
+            hits=hits,
+            expanded_terms=query.added,
+        )
+
+    def _query_vector(self, question: str) -> np.ndarray | None:
+        return self._vectors.vector(question) if self._vectors is not None else None
+
+    def _hit(self, rank: int, position: int, fused: Fused, ranked: Reranked, query: LexicalQuery,
+             words: list[QuestionWord], lexical: LexicalCandidates, dense_rows: np.ndarray,
+             query_vector: np.ndarray | None, explain: bool) -> Hit:
+        row = int(fused.rows[position])
+        passage = self._index.passages[row]
+        explanation = self._explain(row, query, words, lexical, dense_rows, query_vector) if explain else None
+        return Hit(rank=rank, score=round(float(ranked.scores[position]), 6), passage=passage,
+                   document=self._index.documents[passage.doc_id],
+                   highlights=ranked.highlights(row, query, self._terms, self.rules), explanation=explanation)
+
+    def _explain(self, row: int, query: LexicalQuery, words: list[QuestionWord], lexical: LexicalCandidates,
+                 dense_rows: np.ndarray, query_vector: np.ndarray | None) -> Explanation:
+        dense_value = None
+        if query_vector is not None:
+            dense_value = round(float(self._index.dense.scores_for(query_vector, np.array([row]))[0]), 6)
+        lex_rank = np.flatnonzero(lexical.rows == row)
+        dense_rank = np.flatnonzero(dense_rows == row)
+        return Explanation(
+            lexical_rank=int(lex_rank[0]) + 1 if len(lex_rank) else None,
+            lexical_score=round(float(lexical.scores[row]), 6),
+            field_scores={name: round(float(v[row]), 6) for name, v in lexical.field_scores.items()},
+            dense_rank=int(dense_rank[0]) + 1 if len(dense_rank) else None,
+            dense_score=dense_value,
+            matched_terms=self._index.lexical.matched_terms(row, query.stems),
+            coverage=round(coverage(words, query, self._terms.passage(row), rules=self.rules), 4),
+        )
+
+
+__all__ = ["Searcher", "RecentVectors", "UnknownRetriever"]
