@@ -10,7 +10,7 @@ from pathlib import Path
 from indexer.build import build_index, stale_reason
 from indexer.documents import CorpusError
 from indexer.encoder import EncoderError
-from indexer.settings import Settings, SettingsError, load_settings
+from indexer.settings import Settings, SettingsError, load_settings, settings_markdown
 from indexer.store import IndexNotFound, read_manifest
 
 
@@ -25,8 +25,10 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     build.add_argument("--if-stale", action="store_true", help="only build when missing or out of date")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    status = commands.add_parser("status", help="show the manifest of the active index")
+    status = commands.add_parser("status", help="show the manifest of the active index and whether it is current")
     status.add_argument("--index", type=Path, default=settings.index_dir)
+
+    commands.add_parser("settings", help="list every PEERQA_ setting with its default and meaning (Markdown)")
     return parser
 
 
@@ -40,12 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             return _build(args, settings)
-        manifest = read_manifest(args.index)
-        if manifest is None:
-            print(f"no index at {args.index}", file=sys.stderr)
-            return 1
-        print(json.dumps(manifest, indent=2, ensure_ascii=False))
-        return 0
+        if args.command == "settings":
+            print(settings_markdown(), end="")
+            return 0
+        return _status(args, settings)
     except (CorpusError, EncoderError, IndexNotFound, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -64,3 +64,18 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
           f"in {manifest['build_seconds']} s → {args.out} ({manifest['build_id']})")
     return 0
 
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    manifest = read_manifest(args.index)
+    if manifest is None:
+        print(f"no index at {args.index}", file=sys.stderr)
+        return 1
+    print(json.dumps(manifest, indent=2, ensure_ascii=False))
+    as_built = settings.model_copy(update={"model": manifest.get("model", settings.model)})
+    try:
+        reason = stale_reason(settings.corpus_dir, args.index, as_built)
+    except CorpusError as exc:
+        reason = f"cannot compare with the corpus ({exc})"
+    print(f"up to date with {settings.corpus_dir} and the settings" if reason is None else f"stale: {reason}")
+    return 0

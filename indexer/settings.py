@@ -179,3 +179,28 @@ def export_settings(settings: Settings) -> None:
             os.environ.pop(variable, None)
         else:
             os.environ[variable] = str(value)
+
+
+def settings_markdown() -> str:
+    """Every setting as a Markdown table (``docs/settings.md`` is this, checked by a test)."""
+    lines = [
+        "# Settings",
+        "",
+        "Every setting is an environment variable with the prefix `PEERQA_` (read by `indexer/settings.py`).",
+        "A wrong value stops the program at start-up with the allowed values. Settings marked *index* change",
+        "what an index contains: they are recorded in its manifest, and `make run` (`python -m indexer build",
+        "--if-stale`) rebuilds an index built with other values. Regenerate this page with",
+        "`python -m indexer settings > docs/settings.md`.",
+        "",
+        "| variable | default | index | meaning |",
+        "|---|---|---|---|",
+    ]
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        shown = "(by model name)" if default is None else str(default)
+        marked = "yes" if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("index") else ""
+        description = (info.description or "").replace("|", "\\|")
+        lines.append(f"| `PEERQA_{name.upper()}` | `{shown}` | {marked} | {description} |")
+    lines += ["", f"Fixed limits of the API contract (not settings): at most {MAX_RESULTS} results per search, "
+                  f"questions of 1 to {MAX_QUESTION_CHARS} characters.", ""]
+    return "\n".join(lines)
