@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from eval.questions import load_questions
-from retrieval.searcher import RETRIEVERS, Searcher
-from indexer.settings import Settings
+from indexer.settings import RETRIEVERS, load_settings
+from retrieval.searcher import Searcher
 
 
 def main() -> int:
@@ -30,7 +30,7 @@ def main() -> int:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    searcher = Searcher.open(Settings(query_vector_cache=0))
+    searcher = Searcher.open(load_settings(query_vector_cache=0))
     load_seconds = time.perf_counter() - started
     questions = [q.question for q in load_questions(args.questions).questions]
     print(f"index {searcher.version}: {searcher.health().passages} passages; load {load_seconds:.1f} s; "

@@ -5,6 +5,7 @@ The Swagger UI assets come from the PyPI package ``swagger-ui-bundle``.
 
 from __future__ import annotations
 
+import swagger_ui_bundle
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -14,8 +15,6 @@ ASSETS = "/docs-assets"
 
 
 def install_docs(app: FastAPI) -> None:
-    import swagger_ui_bundle
-
     app.mount(ASSETS, StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
