@@ -28,6 +28,7 @@ from indexer.passages import Passage, split_passages
 from indexer.settings import Settings
 from indexer.store import FORMAT_VERSION, dedup_key, read_manifest, write_documents, write_passages
 
+
 def lexical_params(settings: Settings) -> LexicalParams:
     return LexicalParams(settings.bm25_k1, settings.bm25_b, settings.ngram_min, settings.ngram_max)
 
