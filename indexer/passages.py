@@ -1,10 +1,11 @@
 """Splitting a document body into passages that follow its structure.
 
-Blocks are paragraphs, list runs and headings (separated by blank lines). Headings join the
-text they introduce; blocks are packed into passages of roughly ``min_words``–``max_words``
-words, a new section starts a new passage once the current one is long enough, and a block
-that is too long is cut between sentences. Every passage keeps the heading path it sits under
-and its character offsets into the body: ``body[start:end] == text``.
+Blocks are headings, paragraphs and whole lists, as ``indexer.markdown`` reads them (the web
+renderer reads the same blocks). Headings join the text they introduce; blocks are packed into
+passages of roughly ``min_words``–``max_words`` words, a new section starts a new passage once
+the current one is long enough, and a block that is too long is cut between sentences. Every
+passage keeps the heading path it sits under and its character offsets into the body:
+``body[start:end] == text``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from indexer.documents import Document
+from indexer.markdown import read_blocks
 from indexer.sentences import sentence_spans
 
 SECTION_SEPARATOR = " › "
@@ -20,7 +22,6 @@ SECTION_SEPARATOR = " › "
 REFERENCE_HEADINGS = frozenset(
     "kilder kilde kildeliste litteratur litteraturliste referencer referenceliste noter bibliografi "
     "references sources bibliography".split())
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _WORD = re.compile(r"\w+")
 
 
@@ -80,22 +81,15 @@ def count_words(text: str) -> int:
 
 
 def _blocks(body: str) -> list[_Block]:
+    """Headings, and the paragraphs and whole lists they introduce, as read by ``indexer.markdown``."""
     blocks: list[_Block] = []
-    for match in re.finditer(r"\S(?:.*?\S)?(?=[ \t]*\n[ \t]*\n|\s*\Z)", body, flags=re.DOTALL):
-        start, end = match.start(), match.end()
-        # A heading line stuck to the paragraph below it is still its own block.
-        line_start = start
-        while line_start < end:
-            newline = body.find("\n", line_start, end)
-            line_end = end if newline == -1 else newline
-            heading = _HEADING.match(body, line_start, line_end)
-            if heading is None:
-                break
-            blocks.append(_Block(line_start, line_end, count_words(heading.group(2)),
-                                 len(heading.group(1)), heading.group(2).strip()))
-            line_start = line_end + 1
-        if line_start < end:
-            blocks.append(_Block(line_start, end, count_words(body[line_start:end])))
+    for block in read_blocks(body):
+        if block.kind == "heading":
+            start, end = block.ranges[0]
+            text = body[start:end]
+            blocks.append(_Block(block.start, block.end, count_words(text), block.level, text))
+        else:
+            blocks.append(_Block(block.start, block.end, count_words(body[block.start:block.end])))
     return blocks
 
 

@@ -1,8 +1,9 @@
 """The corpus keeps every source sentence verbatim; the Markdown only adds structure.
 
 Each ``corpus/*.md`` (except README.md) has YAML front matter and a non-empty body.
-A document with ``source_file`` must, once its Markdown structure is removed and
-whitespace is folded, equal the seed text it was made from, character for character.
+A document with ``source_file`` must, printed as the document page prints it (the blocks of
+``indexer.markdown``: headings without their ``#``s, list items without their bullets) and with
+whitespace folded, equal the seed text it was made from, character for character.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from web.render import text_blocks
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 REQUIRED_KEYS = ("id", "title", "publisher", "language")
 FRONT_MATTER = re.compile(r"^---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|$)", re.DOTALL)
-HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]+")
-LIST_ITEM = re.compile(r"^[ \t]*- ")
 # A seed line that starts with the bullet glyph "•" is a list item; the corpus writes
 # it as a Markdown "- " item, so the glyph is the list marker, not text. This is the
 # one normalisation applied to the seeds besides folding whitespace.
@@ -45,13 +46,11 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
-def strip_markdown(body: str) -> str:
-    lines = []
-    for line in body.splitlines():
-        line = HEADING.sub("", line, count=1)
-        line = LIST_ITEM.sub("", line, count=1)
-        lines.append(line)
-    return fold("\n".join(lines))
+def printed_text(body: str) -> str:
+    """The body as the document page prints it: every block and list item, in order."""
+    lines = [segments for block in text_blocks(body)
+             for segments in (block.items if block.kind == "list" else [block.segments])]
+    return fold("\n".join("".join(s.text for s in line) for line in lines))
 
 
 def seed_text(name: str) -> str:
@@ -83,7 +82,7 @@ def test_body_is_verbatim_seed(path: Path):
     seed = SEEDS / str(meta["source_file"])
     assert seed.is_file(), f"{path.name}: source_file {meta['source_file']!r} not in {SEEDS}"
     expected = seed_text(seed.name)
-    actual = strip_markdown(body)
+    actual = printed_text(body)
     if actual != expected:
         at = next((i for i, (a, b) in enumerate(zip(actual, expected)) if a != b), min(len(actual), len(expected)))
         pytest.fail(

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.documents import load_corpus, parse_document
+from indexer.documents import Document, load_corpus, parse_document
 from indexer.passages import count_words, split_passages
 from indexer.sentences import sentence_spans
 
@@ -73,9 +73,29 @@ def test_sentence_splitter_keeps_danish_abbreviations_and_dates():
 
 
 def test_a_heading_after_trailing_spaces_still_opens_its_section():
-    from indexer.documents import Document
     body = "## Resultater\n\n" + "Peerstøtte virker godt for mange borgere i kommunen. " * 8 + "\n\n## Kilder\n\n" + \
         "- Rapport om peerstøtte i fem kommuner, udgivet af styrelsen og skrevet af forskere i Aarhus. " * 3 + "\n"
     passages = split_passages(Document(id="d", title="D", publisher="P", body=body))
     assert [p.section for p in passages] == ["Resultater", "Kilder"]
     assert passages[1].is_reference_list and not passages[0].is_reference_list
+
+
+def test_a_heading_right_after_a_paragraph_still_opens_its_section():
+    body = ("## Resultater\n" + "Peerstøtte virker godt for mange borgere i kommunen. " * 8 + "\n## Kilder\n"
+            + "- Rapport om peerstøtte i fem kommuner, udgivet af styrelsen og skrevet af forskere i Aarhus.\n" * 3)
+    passages = split_passages(Document(id="d", title="D", publisher="P", body=body))
+    assert [p.section for p in passages] == ["Resultater", "Kilder"]
+    assert passages[1].text.startswith("## Kilder\n- Rapport") and passages[1].is_reference_list
+
+
+def test_a_hash_word_opens_no_section():
+    body = "#peerstøtte samler mange på sociale medier. " * 12
+    passages = split_passages(Document(id="d", title="D", publisher="P", body=body))
+    assert [(p.section, p.headings) for p in passages] == [("", ())]
+
+
+def test_a_list_stays_whole_with_its_continuation_lines():
+    items = "- Recovery Oriented Systems\n  Indicators Measure\n  (ROSI)\n\n- Recovery Self Assessment (RSA)\n"
+    body = "## De 4 skalaer\n\nHer er skalaer, der ofte anvendes til at vurdere recoveryorientering.\n\n" + items
+    passages = split_passages(Document(id="d", title="D", publisher="P", body=body))
+    assert len(passages) == 1 and passages[0].text.endswith(items.rstrip())

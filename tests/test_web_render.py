@@ -1,26 +1,22 @@
-"""The passage renderer: blocks and highlight segments in Python, and the same in app.js (Node)."""
+"""The passage renderer: Markdown blocks and highlight segments, as the pages print them."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
 
+from indexer.documents import load_corpus
+from indexer.passages import Passage, split_passages
 from web import render
 from web.render import Segment
 
-APP_JS = Path(__file__).resolve().parents[1] / "web" / "static" / "app.js"
+from conftest import CORPUS
 
 
-def flat(blocks: list[render.Block]) -> list[dict]:
-    """The shape app.js's passageBlocks returns."""
-    def segs(items: list[Segment]) -> list[list]:
-        return [[s.text, s.answer] for s in items]
-    return [{"kind": b.kind, "level": b.level, "segments": segs(b.segments), "items": [segs(i) for i in b.items]}
-            for b in blocks]
+def printed(blocks: list[render.Block], flag: str | None = None) -> str:
+    """The text a page prints for ``blocks`` (only segments with ``flag`` set, if given), one
+    block or item a line."""
+    lines = [s for b in blocks for s in ([b.segments] if b.kind != "list" else b.items)]
+    return "\n".join("".join(s.text for s in line if flag is None or getattr(s, flag)) for line in lines)
 
 
 def test_headings_lists_and_paragraphs_become_blocks():
@@ -86,46 +82,62 @@ def test_links_and_citation():
     assert render.safe_source_url("https://socialstyrelsen.dk/x") == "https://socialstyrelsen.dk/x"
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
-def test_app_js_renders_the_same_blocks_as_python(corpus_searcher):
-    """Oracle: app.js's passageBlocks against web/render.py on real passages and answers."""
-    cases = []
-    for question in ["Hvad er peerstøtte?", "Hvad er WRAP?", "Hvilke skalaer måler recovery-orientering?",
-                     "Hvem er målgruppen for initiativet om at udbrede peers?", "Hvordan rekrutteres peers?"]:
-        for hit in corpus_searcher.search(question, 10).hits:
-            cases.append({"text": hit.passage.text, "highlights": [{"start": s, "end": e} for s, e in hit.highlights]})
-    emoji = "Indledning 😀 her.\n\n- Svaret 🎉 står her. Og mere."
-    emoji_case = len(cases)
-    cases.append({"text": emoji, "highlights": [{"start": 23, "end": 44}]})
-    cases.append({"text": "x", "highlights": [{"start": 0, "end": 5}]})
-    cases.append({"text": "En. To.\n\nTre.", "highlights": [{"start": 9, "end": 13}, {"start": 0, "end": 3},
-                                                         {"start": 4, "end": 7}]})
-    script = ("const r = require(process.argv[1]); const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
-              "process.stdout.write(JSON.stringify(cases.map(c => r.passageBlocks(c.text, c.highlights).map(b => ("
-              "{kind: b.kind, level: b.level, segments: b.segments.map(s => [s.text, s.answer]),"
-              " items: b.items.map(i => i.map(s => [s.text, s.answer]))})))));")
-    result = subprocess.run(["node", "-e", script, str(APP_JS)], input=json.dumps(cases), capture_output=True,
-                            text=True, timeout=60, check=True)
-    from_js = json.loads(result.stdout)
-    for case, js_blocks in zip(cases, from_js, strict=True):
-        spans = [(h["start"], h["end"]) for h in case["highlights"]]
-        assert js_blocks == flat(render.text_blocks(case["text"], spans)), case["text"][:80]
-    assert any(seg[1] for b in from_js[emoji_case] for item in b["items"] for seg in item)  # code points
+def test_numbered_items_keep_their_number_and_bullets_are_dropped():
+    text = "I initiativet er der 3 projekter:\n\n1. Region Hovedstaden\n2. Region Midtjylland\n\n- punkt"
+    blocks = render.text_blocks(text)
+    assert [b.kind for b in blocks] == ["paragraph", "list", "list"]
+    assert [i[0].text for i in blocks[1].items] == ["1. Region Hovedstaden", "2. Region Midtjylland"]
+    assert blocks[2].items == [[Segment("punkt")]]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
-def test_app_js_links_citation_and_validation_match_python():
-    script = ("const r = require(process.argv[1]); const hit = {doc: {id: 'peerstoette-tema'},"
-              " passage_id: 'peerstoette-tema#3', highlights: [{start: 0, end: 10}]};"
-              "process.stdout.write(JSON.stringify([r.documentUrl(hit, 'Hvad er peerstøtte?'),"
-              " r.citation('Peerstøtte', 'Socialstyrelsen', 'A › B', 'http://x/d'),"
-              " r.questionError('   '), r.questionError('x'.repeat(1001)), r.questionError('ok'),"
-              " r.safeSourceUrl('javascript:alert(1)')]));")
-    result = subprocess.run(["node", "-e", script, str(APP_JS)], capture_output=True, text=True, timeout=60,
-                            check=True)
-    from web.pages import question_error
+def test_a_heading_stuck_to_the_text_around_it_is_still_a_heading():
+    blocks = render.text_blocks("Indledning.\n## Formål\nAt styrke håbet.")
+    assert [(b.kind, b.segments[0].text) for b in blocks] == [
+        ("paragraph", "Indledning."), ("heading", "Formål"), ("paragraph", "At styrke håbet.")]
 
-    assert json.loads(result.stdout) == [
-        render.document_url("peerstoette-tema", "peerstoette-tema#3", [(0, 10)], "Hvad er peerstøtte?"),
-        render.citation("Peerstøtte", "Socialstyrelsen", "A › B", "http://x/d"),
-        question_error("   "), question_error("x" * 1001), None, None]
+
+def test_a_hash_word_and_inline_markup_are_printed_as_written():
+    text = "#peerstøtte er **vigtigt**, se [social.dk](https://social.dk)."
+    assert render.text_blocks(text)[0].segments == [Segment(text)]
+
+
+def test_a_nested_list_is_printed_inside_its_parent_item():
+    blocks = render.text_blocks("- Skalaer\n  - RSA\n  - ROPI\n- Faktorer")
+    assert [i[0].text for i in blocks[0].items] == ["Skalaer\n  - RSA\n  - ROPI", "Faktorer"]
+
+
+def test_quotes_and_code_are_printed_verbatim_as_paragraphs():
+    text = "> Et citat\n\n```\nkode\n```"
+    assert [(b.kind, b.segments[0].text) for b in render.text_blocks(text)] == [
+        ("paragraph", "> Et citat"), ("paragraph", "```\nkode\n```")]
+
+
+def test_highlights_count_characters_not_bytes():
+    text = "Indledning 😀 her.\n\n- Svaret 🎉 står her. Og mere."
+    start = text.index("Svaret")
+    end = text.index(" Og mere")
+    blocks = render.text_blocks(text, [(start, end)])
+    assert blocks[1].items == [[Segment("Svaret 🎉 står her.", answer=True), Segment(" Og mere.")]]
+
+
+@pytest.fixture(scope="module")
+def corpus_passages() -> list[tuple[str, list[Passage]]]:
+    return [(doc.body, split_passages(doc)) for doc in load_corpus(CORPUS)]
+
+
+def test_the_document_page_marks_as_cited_exactly_what_the_card_shows(corpus_passages):
+    """A passage read on its own (search card) and inside its document (document page, cited)
+    prints the same words, and nothing outside it is marked."""
+    for body, passages in corpus_passages:
+        for passage in passages:
+            card = printed(render.text_blocks(passage.text))
+            page = render.text_blocks(body, cited=(passage.start, passage.end))
+            assert printed(page, "cited").split() == card.split(), passage.id
+            assert not printed([b for b in page if not b.cited], "cited").strip(), passage.id
+
+
+def test_cards_show_as_headings_exactly_the_headings_the_passage_is_filed_under(corpus_passages):
+    for _, passages in corpus_passages:
+        for passage in passages:
+            shown = [b.segments[0].text for b in render.text_blocks(passage.text) if b.kind == "heading"]
+            assert set(shown) <= set(passage.headings), passage.id

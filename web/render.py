@@ -1,11 +1,11 @@
 """Passage and document text as safe, lightly structured blocks for the templates.
 
-Passage text is Markdown-ish: lines starting with ``#`` are headings, lines starting with ``- ``
-are list items (indented lines continue them), other lines make paragraphs. Each block is cut
-into segments that carry flags: ``answer`` (inside one of the search hit's highlight offsets) and
-``cited`` (inside the cited passage, document view only). The templates print segments as text
-(autoescaped), never as HTML. ``web/static/app.js`` holds the same logic in JavaScript for the
-cards it renders; ``tests/test_web_render.py`` checks that the two agree.
+The blocks are those of ``indexer.markdown``, the reader the passage splitter uses too: headings
+(text without the ``#``s), paragraphs, and lists (one entry per item, without its bullet; a
+numbered item keeps its number as written, since the number is part of what it says). Each block
+is cut into segments that carry flags: ``answer`` (inside one of the search hit's highlight
+offsets) and ``cited`` (inside the cited passage, document view only). The templates print
+segments as text (autoescaped), never as HTML.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from urllib.parse import quote, urlencode
 
-_HEADING = re.compile(r"(#{1,6})[ \t]+")
-_ITEM = re.compile(r"[ \t]{0,3}[-*•][ \t]+")
+from indexer.markdown import MarkdownBlock, read_blocks
 
 Span = tuple[int, int]
 
@@ -41,46 +40,6 @@ class Block:
     items: list[list[Segment]] = field(default_factory=list)
     cited: bool = False  # some of the block lies inside the cited passage
     outline: int = 0  # heading level on a page whose h1 is the document title (see document_outline)
-
-
-def _lines(text: str) -> Iterable[tuple[int, str]]:
-    position = 0
-    for line in text.split("\n"):
-        yield position, line
-        position += len(line) + 1
-
-
-def parse_blocks(text: str) -> list[tuple[str, int, list[list[int]]]]:
-    """``(kind, level, ranges)`` per block; ranges are ``[start, end]`` of the printed content
-    (heading text without its ``#``s, one range per list item, one for a paragraph)."""
-    blocks: list[tuple[str, int, list[list[int]]]] = []
-    current: tuple[str, int, list[list[int]]] | None = None
-    for position, line in _lines(text):
-        end = position + len(line.rstrip())
-        if not line.strip():
-            current = None
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            blocks.append(("heading", len(heading.group(1)), [[position + heading.end(), end]]))
-            current = None
-            continue
-        item = _ITEM.match(line)
-        if item:
-            if current is None or current[0] != "list":
-                current = ("list", 0, [])
-                blocks.append(current)
-            current[2].append([position + item.end(), end])
-            continue
-        if current is not None and current[0] == "list" and line[:1] in (" ", "\t"):
-            current[2][-1][1] = end  # an indented line continues the list item
-            continue
-        if current is None or current[0] != "paragraph":
-            current = ("paragraph", 0, [[position + len(line) - len(line.lstrip()), end]])
-            blocks.append(current)
-        else:
-            current[2][0][1] = end
-    return blocks
 
 
 def segments(text: str, start: int, end: int, answers: Sequence[Span] = (), cited: Span | None = None) -> list[Segment]:
@@ -116,13 +75,22 @@ def merge_spans(text: str, spans: Iterable[Span]) -> list[Span]:
     return merged
 
 
+def _shown_ranges(text: str, block: MarkdownBlock) -> list[Span]:
+    """What the page prints of ``block``: its ranges, with a numbered item's number kept in front
+    of its text (the number is part of what the item says; a bullet is only markup)."""
+    if block.kind == "list" and text[block.markers[0][0]].isdigit():
+        return [(marker[0], item[1]) for marker, item in zip(block.markers, block.ranges, strict=True)]
+    return list(block.ranges)
+
+
 def text_blocks(text: str, answers: Iterable[Span] = (), cited: Span | None = None) -> list[Block]:
+    """The blocks of ``text`` with their segments, answer highlights and cited flags."""
     answers = merge_spans(text, clean_spans(answers, len(text)))
     blocks: list[Block] = []
-    for kind, level, ranges in parse_blocks(text):
-        block = Block(kind, ranges[0][0], ranges[-1][1], level)
-        pieces = [segments(text, a, b, answers, cited) for a, b in ranges]
-        if kind == "list":
+    for read in read_blocks(text):
+        block = Block(read.kind, read.start, read.end, read.level)
+        pieces = [segments(text, a, b, answers, cited) for a, b in _shown_ranges(text, read)]
+        if read.kind == "list":
             block.items = pieces
         else:
             block.segments = pieces[0]
@@ -153,7 +121,7 @@ def cited_groups(blocks: list[Block]) -> list[tuple[bool, list[Block]]]:
     return groups
 
 
-# --- links and citations (same rules as app.js) -------------------------------------------------
+# --- links and citations ---------------------------------------------------------------
 
 def component(value: str) -> str:
     """Like JavaScript's ``encodeURIComponent``."""
@@ -203,6 +171,6 @@ def citation(title: str, publisher: str, section: str, url: str) -> str:
     return " ".join(parts)
 
 
-__all__ = ["Segment", "Block", "parse_blocks", "segments", "text_blocks", "document_outline", "cited_groups",
+__all__ = ["Segment", "Block", "segments", "text_blocks", "document_outline", "cited_groups",
            "document_url", "chat_url", "citation", "safe_source_url", "parse_highlight_param", "highlight_param",
            "clean_spans", "merge_spans"]
