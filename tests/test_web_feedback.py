@@ -1,11 +1,14 @@
-"""``/api/feedback``: validation, what is stored (and what is not), qrels and queries export."""
+"""``/api/feedback``: validation, what is stored (and what is not), qrels and queries export; and
+the feedback a card fetched by the chat script (``/fragments/turn``) sends."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sqlite3
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,6 +17,34 @@ from service.feedback_store import FeedbackStore, normalise_question, query_id
 
 def some_passages(client, question: str = "Hvad er peerstøtte?", k: int = 3) -> list[str]:
     return [hit["passage_id"] for hit in client.get("/api/search", params={"q": question, "k": k}).json()["results"]]
+
+
+def fragment_forms(client, question: str, index: int) -> list[dict[str, str]]:
+    """The hidden fields of each card's feedback form in a fetched turn."""
+    text = client.get("/fragments/turn", params={"q": question, "i": index}).text
+    forms = re.findall(r'<form class="feedback".*?</form>', text, flags=re.DOTALL)
+    fields = r'type="hidden" name="(\w+)" value="([^"]*)"'
+    return [{name: html.unescape(value) for name, value in re.findall(fields, form)} for form in forms]
+
+
+def test_a_fetched_cards_feedback_is_what_the_api_takes(client):
+    """app.js posts the form's question and passage id to /api/feedback as JSON."""
+    forms = fragment_forms(client, "  Hvad er WRAP?  ", 2)
+    assert [form["question"] for form in forms] == ["Hvad er WRAP?"] * len(forms)
+    assert [form["passage_id"] for form in forms] == some_passages(client, "Hvad er WRAP?", len(forms))
+    response = client.post("/api/feedback", json={"question": forms[1]["question"],
+                                                  "passage_id": forms[1]["passage_id"], "helpful": False})
+    assert response.status_code == 201
+    qrels = client.get("/api/feedback/qrels").text
+    assert qrels.split() == [query_id("Hvad er WRAP?"), "0", forms[1]["passage_id"], "0"]
+
+
+def test_a_fetched_cards_form_without_the_script_returns_to_the_card(client):
+    """Should the form be sent as a plain form after all, the way back is the stored conversation."""
+    form = fragment_forms(client, "Hvad er WRAP?", 2)[0]
+    response = client.post("/feedback", data={**form, "helpful": "1"})
+    assert response.status_code == 200 and "Tak for din vurdering" in response.text
+    assert 'href="/#t2-r1"' in response.text
 
 
 def test_feedback_is_stored_with_index_version_and_utc_time_only(client, isolated_data):
@@ -108,7 +139,7 @@ def test_store_is_safe_from_many_threads(tmp_path):
     assert store.qrels() == ""  # no file yet: nothing to export, nothing created
 
     def judge(n: int) -> None:
-        store.add(f"Spørgsmål {n}", f"doc#{n}", n % 2 == 0, "v1", now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+        store.add(f"Spørgsmål {n}", f"doc#{n}", n % 2 == 0, "v1", now=datetime(2026, 1, 1, tzinfo=UTC))
 
     threads = [threading.Thread(target=judge, args=(n,)) for n in range(20)]
     for thread in threads:

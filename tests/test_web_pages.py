@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from retrieval.searcher import Searcher
+from web import render
 from web.app import create_app
 from web.security import CSP
 
@@ -18,6 +19,16 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)><b>fed</b>'
 
 def marks(page: str) -> list[str]:
     return [html.unescape(m) for m in re.findall(r'<mark class="answer">(.*?)</mark>', page, flags=re.DOTALL)]
+
+
+def turn_article(page: str, index: int) -> str:
+    match = re.search(rf'<article class="turn" id="t{index}".*?</article>', page, flags=re.DOTALL)
+    assert match, f"no turn t{index}"
+    return match.group(0)
+
+
+def fragment(client, question: str, index: int = 0):
+    return client.get("/fragments/turn", params={"q": question, "i": index})
 
 
 def test_empty_chat_page_is_danish_with_examples_and_a_labelled_box(client):
@@ -70,6 +81,83 @@ def test_invalid_questions_get_a_422_page_that_keeps_the_input(client):
     assert too_long.headers["content-type"].startswith("text/html")
 
 
+def test_chat_form_carries_the_servers_question_rules_for_the_script(client):
+    page = client.get("/").text
+    form = re.search(r'<form id="ask"[^>]*>', page).group(0)
+    assert 'data-max-chars="1000"' in form
+    assert 'data-empty-message="Skriv et spørgsmål, før du søger."' in form
+    assert 'data-long-message="Spørgsmålet er {length} tegn langt. Forkort det til højst 1000 tegn."' in form
+    assert "Højst 1000 tegn." in page
+    assert '<template id="pending-turn">' in page and "Søger i materialet" in page
+
+
+def test_turn_fragment_is_one_answered_turn_with_marked_answers(client):
+    question = "Hvad er WRAP?"
+    api = client.get("/api/search", params={"q": question, "k": 5}).json()
+    response = fragment(client, question, 3)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    text = response.text.strip()
+    assert text.startswith('<article class="turn" id="t3" data-question="Hvad er WRAP?" data-abstain="false"')
+    assert text.endswith("</article>") and text.count("<article") == 1
+    assert "<html" not in text and "<main" not in text
+    assert re.findall(r'<li class="card[^"]*" id="(t3-r\d+)"', text) == [f"t3-r{h['rank']}" for h in api["results"]]
+    top, first_card = api["results"][0], text[text.index('id="t3-r1"'):text.index('id="t3-r2"')]
+    assert [top["text"][h["start"]:h["end"]] for h in top["highlights"]] == marks(first_card)
+    assert response.headers["content-security-policy"] == CSP
+
+
+def test_turn_fragment_leads_back_to_the_stored_conversation(client):
+    """The script keeps the turn in session storage, which ``/`` restores: the feedback form
+    returns to the card there, and the document view links back to ``/``, not to a new search."""
+    text = fragment(client, "Hvad er WRAP?", 1).text
+    assert re.findall(r'name="back" value="([^"]*)"', text) == [f"/#t1-r{n}" for n in range(1, 6)]
+    doc_link = html.unescape(re.search(r'class="action doc-link" href="([^"]*)"', text).group(1))
+    assert "&q=" not in doc_link
+    document = client.get(doc_link.split("#")[0])
+    assert 'href="/" id="back-link"' in document.text
+
+
+def test_turn_fragment_is_the_turn_the_chat_page_renders(client):
+    """The same macro both ways: only the addresses back to the chat differ (see the test above)."""
+    question = "Hvem er målgruppen for initiativet om at udbrede peers?"
+    from_page = turn_article(client.get("/", params={"q": question}).text, 0)
+    from_script = turn_article(fragment(client, question).text, 0)
+    chat = html.escape(render.chat_url(question))
+    again = html.escape(f"&q={render.component(question)}#cited")
+    assert from_page.count(chat) == from_page.count(again) == 5
+    assert from_page.replace(f'value="{chat}#', 'value="/#').replace(again, "#cited") == from_script
+
+
+def test_turn_fragment_refuses_bad_questions_in_danish_without_searching(client, corpus_searcher, monkeypatch):
+    searched: list[str] = []
+    monkeypatch.setattr(corpus_searcher, "search", lambda *args, **kwargs: searched.append(args[0]))
+    empty = client.get("/fragments/turn", params={"q": "   "})
+    assert empty.status_code == 422 and empty.headers["content-type"].startswith("text/html")
+    assert empty.text.strip() == '<p class="error" data-error>Skriv et spørgsmål, før du søger.</p>'
+    assert client.get("/fragments/turn").status_code == 422
+    too_long = fragment(client, "Hvad " * 201)
+    assert too_long.status_code == 422
+    assert "Spørgsmålet er 1004 tegn langt. Forkort det til højst 1000 tegn." in too_long.text
+    assert client.get("/fragments/turn", params={"q": "Hvad?", "i": "-1"}).status_code == 422
+    assert searched == []
+
+
+def test_turn_fragment_escapes_the_question_and_fails_without_a_stack_trace(client, corpus_searcher,
+                                                                           monkeypatch):
+    text = fragment(client, HOSTILE).text
+    assert "<script>alert" not in text and "<b>fed</b>" not in text and str(escape(HOSTILE)) in text
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(corpus_searcher, "search", broken)
+    response = fragment(client, "Hvad er peerstøtte?")
+    assert response.status_code == 500 and response.headers["content-type"].startswith("text/html")
+    assert "Søgningen mislykkedes" in response.text and "exploded" not in response.text
+    assert "Traceback" not in response.text
+
+
 def test_earlier_questions_stay_visible_without_javascript(client):
     page = client.get("/", params=[("q", "Hvad er WRAP?"), ("h", "Hvad er peerstøtte?"), ("h", "")]).text
     first, second = page.index('data-question="Hvad er peerstøtte?"'), page.index('data-question="Hvad er WRAP?"')
@@ -82,8 +170,11 @@ def test_abstain_state_is_worded_plainly(corpus_settings, corpus_searcher):
     searcher = corpus_searcher.with_settings(abstain_threshold=1.01)
     with TestClient(create_app(searcher.settings, searcher_loader=lambda path: searcher)) as strict_client:
         page = strict_client.get("/", params={"q": "Hvad er peerstøtte?"}).text
-    assert "Intet sikkert svar." in page
-    assert "tekststykker, der ligger tættest på" in page
+        turn = fragment(strict_client, "Hvad er peerstøtte?").text
+    for text in (page, turn):
+        assert "Intet sikkert svar." in text
+        assert "tekststykker, der ligger tættest på" in text
+        assert 'data-abstain="true"' in text
 
 
 def test_document_view_marks_the_cited_passage_and_the_answer(client):
@@ -116,7 +207,8 @@ def test_unknown_document_is_a_danish_404_page(client):
     assert hostile.status_code == 404 and "<script>x" not in hostile.text and "&lt;script&gt;x" in hostile.text
 
 
-@pytest.mark.parametrize("path", ["/", "/?q=Hvad+er+WRAP%3F", "/documents/peerstoette-tema", "/documents/nope"])
+@pytest.mark.parametrize("path", ["/", "/?q=Hvad+er+WRAP%3F", "/documents/peerstoette-tema", "/documents/nope",
+                                  "/fragments/turn?q=Hvad+er+WRAP%3F", "/fragments/turn?q="])
 def test_pages_send_the_csp_and_use_no_inline_script_or_style(client, path):
     response = client.get(path)
     assert response.headers["content-security-policy"] == CSP
@@ -132,7 +224,7 @@ def test_api_docs_stay_usable(client):
     assert "content-security-policy" not in client.get("/docs").headers
     schema = client.get("/openapi.json").json()
     assert {"/api/feedback", "/api/feedback/qrels", "/api/feedback/queries"} <= set(schema["paths"])
-    assert "/" not in schema["paths"]
+    assert "/" not in schema["paths"] and "/fragments/turn" not in schema["paths"]
 
 
 def test_search_failure_gives_a_danish_500_page_that_keeps_working(client, corpus_searcher, monkeypatch):

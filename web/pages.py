@@ -1,9 +1,10 @@
 """Page routes: the chat at ``/`` (answers rendered on the server for ``?q=``), the document view
 at ``/documents/{id}``, the feedback form for browsers without JavaScript, and static files.
 
-Every page works without JavaScript; ``static/app.js`` only enhances (asks ``/api/search``
-without reloading, keeps the conversation in session storage, copies citations, sends feedback).
-Errors on pages are Danish HTML pages, not JSON.
+Every page works without JavaScript; ``static/app.js`` only enhances: it asks without reloading
+by fetching ``/fragments/turn`` (one turn, rendered by the same ``turn`` macro as the page, so the
+script carries no renderer of its own), keeps the conversation in session storage, copies citations
+and sends feedback. Errors on pages are Danish HTML pages (or fragments), not JSON.
 """
 
 from __future__ import annotations
@@ -40,15 +41,22 @@ EXAMPLES = (
     "Hvordan kommer man i gang med peerstøtte i en organisation?",
 )
 META_LABELS = {"published": "Udgivet", "updated": "Opdateret", "project_period": "Projektperiode"}
+EMPTY_QUESTION = "Skriv et spørgsmål, før du søger."
+LONG_QUESTION = "Spørgsmålet er {length} tegn langt. Forkort det til højst {limit} tegn."
+SEARCH_FAILED = "Søgningen mislykkedes på grund af en fejl i tjenesten. Prøv igen om lidt."
+#: The question rules on the chat form, so app.js checks a question before asking with the
+#: server's limit and words (``{length}`` is left for the script to fill in).
+QUESTION_RULES = {"max_chars": MAX_QUESTION_CHARS, "empty_message": EMPTY_QUESTION,
+                  "long_message": LONG_QUESTION.format(length="{length}", limit=MAX_QUESTION_CHARS)}
 
 
 def question_error(question: str) -> str | None:
     """The Danish message for a question the search does not take (same rules as the API)."""
     text = question.strip()
     if not text:
-        return "Skriv et spørgsmål, før du søger."
+        return EMPTY_QUESTION
     if len(text) > MAX_QUESTION_CHARS:
-        return f"Spørgsmålet er {len(text)} tegn langt. Forkort det til højst {MAX_QUESTION_CHARS} tegn."
+        return LONG_QUESTION.format(length=len(text), limit=MAX_QUESTION_CHARS)
     return None
 
 
@@ -56,7 +64,10 @@ def site_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def card(request: Request, hit: Any, turn_index: int, question: str, back: str) -> dict[str, Any]:
+def card(request: Request, hit: Any, turn_index: int, question: str, back: str | None) -> dict[str, Any]:
+    """One result card. ``back`` is the chat address without JavaScript that shows the turn
+    again; ``None`` for a turn in app.js's stored conversation, which ``/`` restores, so its
+    links lead to ``/`` rather than to addresses that would ask the question once more."""
     spans = [(s.start, s.end) for s in hit.highlights]
     view = render.document_url(hit.doc.id, hit.passage_id, spans)
     card_id = f"t{turn_index}-r{hit.rank}"
@@ -64,16 +75,17 @@ def card(request: Request, hit: Any, turn_index: int, question: str, back: str) 
         "id": card_id, "rank": hit.rank, "title": hit.doc.title, "publisher": hit.doc.publisher,
         "section": hit.section, "passage_id": hit.passage_id, "question": question,
         "blocks": render.text_blocks(hit.text, spans),
-        "doc_url": render.document_url(hit.doc.id, hit.passage_id, spans, question),
+        "doc_url": render.document_url(hit.doc.id, hit.passage_id, spans, question if back else None),
         "source_url": render.safe_source_url(hit.doc.source_url),
         "citation": render.citation(hit.doc.title, hit.doc.publisher, hit.section,
                                     render.safe_source_url(hit.doc.source_url) or site_url(request) + view),
-        "back": f"{back}#{card_id}",
+        "back": f"{back or '/'}#{card_id}",
     }
 
 
 def answer_turn(request: Request, searcher: Searcher, settings: Settings, question: str, index: int,
-                back: str) -> dict[str, Any]:
+                back: str | None) -> dict[str, Any]:
+    """Search and shape one turn for the ``turn`` macro (``back`` as in :func:`card`)."""
     text = question.strip()
     response = SearchResponse.from_result(searcher.search(text, settings.page_results), searcher.version)
     return {"index": index, "question": response.query, "abstain": response.abstain,
@@ -82,6 +94,12 @@ def answer_turn(request: Request, searcher: Searcher, settings: Settings, questi
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def chat_page(request: Request, searcher: Searcher, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """The chat page; every state of it carries the examples, the question rules and the index version."""
+    return page(request, "chat.html", {**context, "examples": EXAMPLES, "rules": QUESTION_RULES,
+                                       "version": searcher.version}, status)
 
 
 def message_page(request: Request, status: int, title: str, message: str, **extra: Any) -> HTMLResponse:
@@ -108,15 +126,31 @@ def chat(request: Request, searcher: SearcherDep, settings: SettingsDep, q: str 
         turns = [answer_turn(request, searcher, settings, text, i, back) for i, text in enumerate(asked)]
     except Exception:  # never a stack trace for a caseworker; the failure is logged
         log.exception("search failed on the chat page")
-        return page(request, "chat.html", {
-            "q": q or "", "turns": [], "history": history, "examples": EXAMPLES, "answered": False,
-            "error": "Søgningen mislykkedes på grund af en fejl i tjenesten. Prøv igen om lidt.",
-            "version": searcher.version}, 500)
+        return chat_page(request, searcher, {"q": q or "", "turns": [], "history": history, "answered": False,
+                                             "error": SEARCH_FAILED}, 500)
     carried = asked[-settings.page_history:] if error is None else history
-    return page(request, "chat.html", {
-        "q": q if error else "", "turns": turns, "history": carried, "examples": EXAMPLES,
-        "answered": bool(turns) and error is None and q is not None, "error": error,
-        "version": searcher.version}, 422 if error else 200)
+    return chat_page(request, searcher, {
+        "q": q if error else "", "turns": turns, "history": carried,
+        "answered": bool(turns) and error is None and q is not None, "error": error}, 422 if error else 200)
+
+
+@router.get("/fragments/turn", response_class=HTMLResponse, include_in_schema=False)
+def turn_fragment(request: Request, searcher: SearcherDep, settings: SettingsDep, q: str = "",
+                  i: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
+    """One answered turn as an HTML fragment for app.js, numbered ``i`` in the script's
+    conversation: the page's own ``turn`` macro, so the script shows what the server renders.
+    A question the search does not take is a 422 fragment with the Danish message (no search);
+    a failing search is a 500 fragment, never a stack trace."""
+    error = question_error(q)
+    if error is not None:
+        return page(request, "turn_fragment.html", {"error": error}, 422)
+    try:
+        turn = answer_turn(request, searcher, settings, q, i, None)
+    except Exception:  # as on the chat page: logged, and a Danish message for the script to show
+        log.exception("search failed for a turn fragment")
+        return page(request, "turn_fragment.html", {"error": SEARCH_FAILED}, 500)
+    return page(request, "turn_fragment.html", {"turn": turn})
+
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
 def document_page(request: Request, doc_id: str, searcher: SearcherDep, passage: str | None = None,

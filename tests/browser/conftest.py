@@ -14,15 +14,16 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder
-from retrieval.searcher import Searcher
 from indexer.settings import Settings
+from retrieval.searcher import Searcher
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "corpus"
@@ -89,6 +90,32 @@ def live_server(browser_settings: Settings, browser_searcher: Searcher) -> Itera
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def abstaining_server(browser_searcher: Searcher) -> Iterator[LiveServer]:
+    """A second server on the same index whose searcher never trusts an answer, for the
+    "Intet sikkert svar" state (the chat shows whatever turn the server renders)."""
+    from web.app import create_app
+
+    strict = browser_searcher.with_settings(abstain_threshold=1.01)
+    server = LiveServer(create_app(strict.settings, searcher_loader=lambda path: strict))
+    server.start()
+    yield server
+    server.stop()
+
+
+def answer_from(server: LiveServer) -> Callable:
+    """A ``page.route`` handler that has ``server`` answer the request instead, so one turn of a
+    conversation can come from another server (e.g. :func:`abstaining_server`)."""
+    def handle(route) -> None:
+        url = urlsplit(route.request.url)
+        route.fulfill(response=route.fetch(url=f"{server.url}{url.path}?{url.query}"))
+
+    return handle
+
+
+TURN_FRAGMENT = re.compile(r"/fragments/turn\?")  # what app.js fetches to show an answer
 
 
 @pytest.fixture(scope="session")

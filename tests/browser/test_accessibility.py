@@ -4,9 +4,9 @@ document pages in their main states, desktop and phone; no serious or critical v
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 
-from .conftest import AXE, PHONE, missing
+from .conftest import AXE, PHONE, TURN_FRAGMENT, answer_from, missing
 
 pytestmark = pytest.mark.browser
 
@@ -39,14 +39,7 @@ def axe_page(make_page):
     return make
 
 
-def abstaining(route: Route) -> None:
-    response = route.fetch()
-    body = response.json()
-    body["abstain"] = True
-    route.fulfill(response=response, json=body)
-
-
-def test_chat_page_states_have_no_serious_violations(axe_page):
+def test_chat_page_states_have_no_serious_violations(axe_page, abstaining_server):
     page = axe_page()
     problems = []
     page.goto("/")
@@ -61,7 +54,7 @@ def test_chat_page_states_have_no_serious_violations(axe_page):
     expect(page.locator("#t0-r1")).to_be_visible()
     page.locator("#t0-r1 .fb-yes").click()
     expect(page.locator("#t0-r1 .feedback-status")).to_have_text("Tak for din vurdering!")
-    page.route("**/api/search", abstaining)
+    page.route(TURN_FRAGMENT, answer_from(abstaining_server))
     page.fill("#q", "Hvad koster en peer i timen?")
     page.press("#q", "Enter")
     expect(page.locator("#t1 .notice-abstain")).to_be_visible()

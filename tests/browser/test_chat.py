@@ -11,7 +11,7 @@ from playwright.sync_api import Page, Route, expect
 
 from service.feedback_store import query_id
 
-from .conftest import PHONE
+from .conftest import PHONE, TURN_FRAGMENT, answer_from
 
 pytestmark = pytest.mark.browser
 
@@ -51,6 +51,7 @@ def test_ask_a_question_and_see_a_cited_answer(page: Page):
     assert card.locator("mark.answer").first.evaluate("m => getComputedStyle(m).fontWeight") == "700"
     expect(card.get_by_role("link", name="Vis i dokumentet")).to_have_attribute("href", re.compile(r"^/documents/"))
     expect(card.get_by_role("button", name="Kopiér kilde")).to_be_visible()
+    expect(card.locator("input[name=back]")).to_have_value("/#t0-r1")  # the stored conversation, at this card
     expect(page.locator("#t0-q")).to_be_focused()
     expect(page.locator("#q")).to_have_value("")
     expect(page.locator("#status")).to_contain_text("Svaret er klar")
@@ -60,6 +61,7 @@ def test_ask_a_question_and_see_a_cited_answer(page: Page):
 def test_open_the_document_view_at_the_cited_passage_and_come_back(page: Page):
     page.goto("/")
     ask(page, "Hvem er målgruppen for initiativet om at udbrede peers?")
+    ask(page, "Hvad er WRAP?", 1)
     card = page.locator("#t0-r2")
     card_marks = card.locator("mark.answer").all_inner_texts()
     title = card.locator(".card-title").text_content().replace("Nr. 2: ", "")
@@ -74,6 +76,7 @@ def test_open_the_document_view_at_the_cited_passage_and_come_back(page: Page):
     page.get_by_role("link", name="Tilbage til samtalen").click()
     expect(page.locator("#t0-r2 .doc-link")).to_be_focused()
     expect(page.locator("#t0 .card")).to_have_count(5)
+    expect(page.locator(".turn")).to_have_count(2)  # back to the conversation, not a new search
 
 
 def test_feedback_reaches_the_qrels_export_and_survives_a_reload(page: Page):
@@ -149,30 +152,31 @@ def test_a_question_containing_html_is_shown_as_text(page: Page):
 def test_loading_indicator_service_failure_and_retry(page: Page):
     page.goto("/")
     held: list[Route] = []
-    page.route("**/api/search", lambda route: held.append(route))
+    page.route(TURN_FRAGMENT, lambda route: held.append(route))
     question = "Hvad er peerstøtte?"
     page.fill("#q", question)
     page.click("#ask-button")
     expect(page.locator(".turn-pending")).to_contain_text("Søger i materialet")
+    expect(page.locator(".turn-pending .turn-question")).to_have_text(f"Dit spørgsmål: {question}")
     expect(page.locator("#ask-button")).to_have_attribute("aria-disabled", "true")
     expect(page.locator("#status")).to_have_text("Søger i materialet …")
     page.screenshot(path=str(_shot("loading-indicator")))
-    held.pop().fulfill(status=500, json={"detail": "internal error", "errors": []})
+    held.pop().fulfill(status=502, content_type="text/plain", body="Bad Gateway")  # not our server's words
     error = page.locator("#q-error")
     expect(error).to_be_visible()
-    expect(error).to_contain_text("fejl i tjenesten")
+    expect(error).to_have_text(re.compile(r"fejl i tjenesten \(fejl 502\)"))
     expect(page.locator("#q")).to_have_value(question)
     expect(page.locator("#q")).to_be_focused()
     expect(page.locator(".turn")).to_have_count(0)
     page.screenshot(path=str(_shot("service-failure")))
 
-    page.unroute("**/api/search")
-    page.route("**/api/search", lambda route: route.abort())
+    page.unroute(TURN_FRAGMENT)
+    page.route(TURN_FRAGMENT, lambda route: route.abort())
     page.click("#ask-button")
     expect(error).to_contain_text("Tjenesten svarer ikke")
     expect(page.locator("#q")).to_have_value(question)
 
-    page.unroute("**/api/search")
+    page.unroute(TURN_FRAGMENT)
     page.click("#ask-button")
     expect(page.locator("#t0-r1")).to_be_visible()
     expect(error).to_be_hidden()
@@ -181,7 +185,7 @@ def test_loading_indicator_service_failure_and_retry(page: Page):
 def test_invalid_input_is_explained_and_kept(page: Page):
     page.goto("/")
     searches: list[str] = []
-    page.on("request", lambda request: "/api/search" in request.url and searches.append(request.url))
+    page.on("request", lambda request: TURN_FRAGMENT.search(request.url) and searches.append(request.url))
     page.click("#ask-button")
     expect(page.locator("#q-error")).to_have_text("Skriv et spørgsmål, før du søger.")
     expect(page.locator("#q")).to_have_attribute("aria-invalid", "true")
@@ -195,14 +199,24 @@ def test_invalid_input_is_explained_and_kept(page: Page):
     expect(page.locator("#q-error")).to_have_text("Skriv et spørgsmål, før du søger.")
 
 
-def test_no_certain_answer_is_said_plainly(page: Page):
-    def abstaining(route: Route) -> None:
-        response = route.fetch()
-        body = response.json()
-        body["abstain"] = True
-        route.fulfill(response=response, json=body)
+def test_the_server_refusing_a_question_is_explained_in_its_words(page: Page):
+    """Should the page's limit and the server's ever differ, the server's 422 message is shown."""
+    page.goto("/")
+    page.locator("#ask").evaluate("form => form.setAttribute('data-max-chars', '5000')")
+    long_question = "Hvad er peerstøtte? " * 60
+    page.fill("#q", long_question)
+    with page.expect_response(TURN_FRAGMENT) as refused:
+        page.press("#q", "Enter")
+    assert refused.value.status == 422
+    expect(page.locator("#q-error")).to_have_text(
+        f"Spørgsmålet er {len(long_question.strip())} tegn langt. Forkort det til højst 1000 tegn.")
+    expect(page.locator("#q")).to_have_value(long_question.strip())
+    expect(page.locator("#q")).to_be_focused()
+    expect(page.locator(".turn")).to_have_count(0)
 
-    page.route("**/api/search", abstaining)
+
+def test_no_certain_answer_is_said_plainly(page: Page, abstaining_server):
+    page.route(TURN_FRAGMENT, answer_from(abstaining_server))
     page.goto("/")
     ask(page, "Hvad koster en peer i timen?")
     notice = page.locator("#t0 .notice-abstain")
