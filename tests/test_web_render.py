@@ -141,3 +141,11 @@ def test_cards_show_as_headings_exactly_the_headings_the_passage_is_filed_under(
         for passage in passages:
             shown = [b.segments[0].text for b in render.text_blocks(passage.text) if b.kind == "heading"]
             assert set(shown) <= set(passage.headings), passage.id
+
+
+def test_a_numbered_list_prints_its_own_numbers_without_bullets():
+    blocks = render.text_blocks("Projekter:\n\n1. Det første\n2. Det andet\n\n- et punkt\n")
+    numbered, bullets = [b for b in blocks if b.kind == "list"]
+    assert numbered.numbered and not bullets.numbered
+    assert ["".join(s.text for s in item) for item in numbered.items] == ["1. Det første", "2. Det andet"]
+    assert ["".join(s.text for s in item) for item in bullets.items] == ["et punkt"]

@@ -39,6 +39,7 @@ class Block:
     segments: list[Segment] = field(default_factory=list)
     items: list[list[Segment]] = field(default_factory=list)
     cited: bool = False  # some of the block lies inside the cited passage
+    numbered: bool = False  # a numbered list: its items print their own numbers, so no bullets
     outline: int = 0  # heading level on a page whose h1 is the document title (see document_outline)
 
 
@@ -75,10 +76,14 @@ def merge_spans(text: str, spans: Iterable[Span]) -> list[Span]:
     return merged
 
 
+def _is_numbered(text: str, block: MarkdownBlock) -> bool:
+    return block.kind == "list" and text[block.markers[0][0]].isdigit()
+
+
 def _shown_ranges(text: str, block: MarkdownBlock) -> list[Span]:
     """What the page prints of ``block``: its ranges, with a numbered item's number kept in front
     of its text (the number is part of what the item says; a bullet is only markup)."""
-    if block.kind == "list" and text[block.markers[0][0]].isdigit():
+    if _is_numbered(text, block):
         return [(marker[0], item[1]) for marker, item in zip(block.markers, block.ranges, strict=True)]
     return list(block.ranges)
 
@@ -88,7 +93,7 @@ def text_blocks(text: str, answers: Iterable[Span] = (), cited: Span | None = No
     answers = merge_spans(text, clean_spans(answers, len(text)))
     blocks: list[Block] = []
     for read in read_blocks(text):
-        block = Block(read.kind, read.start, read.end, read.level)
+        block = Block(read.kind, read.start, read.end, read.level, numbered=_is_numbered(text, read))
         pieces = [segments(text, a, b, answers, cited) for a, b in _shown_ranges(text, read)]
         if read.kind == "list":
             block.items = pieces
