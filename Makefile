@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-dev browser-deps run index test test-fast eval bench clean
+.PHONY: install install-dev browser-deps run index test test-fast eval bench clean architecture
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -60,6 +60,10 @@ eval: index
 bench: install
 	$(PY) -m eval run ../shared/eval/external/danish-squad-dev --retrievers lexical,dense,hybrid \
 		--out docs/benchmarks/danish-squad-dev --runs-dir var/eval/danish-squad-dev-runs
+
+# The import graph in docs/architecture.md, regenerated from the code; also lists imports that break the layers.
+architecture:
+	$(PY) tools/import_graph.py --write docs/architecture.md
 
 clean:
 	rm -rf var

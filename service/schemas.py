@@ -62,7 +62,8 @@ class HitExplanation(BaseModel):
 
 class SearchHit(BaseModel):
     rank: int
-    score: float = Field(..., description="Fused ranking score; compare within one response only.")
+    score: float = Field(..., description="The ranking score (for hybrid: the fused score plus the sentence-evidence "
+                                          "bonus); compare within one response only.")
     passage_id: str
     text: str = Field(..., description="The passage, exactly as it stands in the document body.")
     highlights: list[Span] = Field(..., description="The sentence(s) in `text` that best answer the question.")

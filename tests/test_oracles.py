@@ -1,37 +1,19 @@
-"""Fast paths checked against brute force: BM25 against the formula, FAISS against numpy."""
-
-import math
-from collections import Counter
+"""Fast paths checked against brute force: BM25 against the formula, FAISS against numpy
+(the whole lexical score, all fields together, is in test_lexical_oracle.py)."""
 
 import numpy as np
+from test_lexical_oracle import bm25_all
 
 from indexer.bm25 import BM25Field
 from indexer.dense import DenseIndex
 from retrieval.fusion import fuse_rrf, fuse_zscore
 
 
-def brute_bm25(docs, query, k1=1.2, b=0.75):
-    n = len(docs)
-    avg = sum(len(d) for d in docs) / n
-    scores = []
-    for doc in docs:
-        tf = Counter(doc)
-        s = 0.0
-        for term in query:
-            df = sum(1 for d in docs if term in d)
-            if df == 0 or term not in tf:
-                continue
-            idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            s += idf * tf[term] * (k1 + 1) / (tf[term] + k1 * (1 - b + b * len(doc) / avg))
-        scores.append(s)
-    return scores
-
-
 def test_bm25_matches_the_formula(tmp_path):
     docs = [["peer", "støt", "støt"], ["recovery", "peer"], ["wrap", "forløb", "recovery", "x", "y"], ["z"]]
     field = BM25Field.build(docs, k1=1.5, b=0.6)
-    query = ["peer", "recovery", "unknown"]
-    np.testing.assert_allclose(field.scores({t: 1.0 for t in query}), brute_bm25(docs, query, 1.5, 0.6), atol=1e-12)
+    query = dict.fromkeys(["peer", "recovery", "unknown"], 1.0)
+    np.testing.assert_allclose(field.scores(query), bm25_all(docs, query, 1.5, 0.6), atol=1e-12)
     field.save(tmp_path, "f")
     again = BM25Field.load(tmp_path, "f")
     np.testing.assert_allclose(again.scores({"peer": 1.0}), field.scores({"peer": 1.0}))
