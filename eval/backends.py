@@ -1,8 +1,9 @@
 """Where the rankings come from: the retrieval core in this process, or a running service over HTTP.
 
 Both answer ``search(question, k, retriever)`` with the returned ids (passage ids, or BEIR ids),
-their texts and the abstain flag. Neither ranks anything itself: the core is ``Searcher.search``,
-the service is ``GET /api/search``.
+the retriever's scores of them, their texts and the abstain flag. Neither ranks anything itself:
+the core is ``Searcher.search`` (scores: ``Hit.score``), the service is ``GET /api/search``
+(scores: each result's ``score``), which returns at most ``indexer.settings.MAX_RESULTS``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from urllib.parse import quote
 import numpy as np
 
 from indexer.encoder import Encoder
+from indexer.settings import MAX_RESULTS
 from retrieval.searcher import Searcher
-
-API_MAX_K = 50
 
 
 class BackendError(RuntimeError):
@@ -27,7 +27,8 @@ class BackendError(RuntimeError):
 
 @dataclass(frozen=True)
 class Answer:
-    ids: tuple[str, ...]
+    ids: tuple[str, ...]  # best first
+    scores: tuple[float, ...]  # the retriever's score of each id (ranking scores: compare within one answer)
     texts: tuple[str, ...]
     abstain: bool
     latency_ms: float  # the search as the harness measured it, encoding of the question included
@@ -111,7 +112,8 @@ class InProcessBackend:
         if self.cache is not None and self.uses_encoder.get(retriever) and self.cache.encodings == before:
             latency += self.cache.cost_ms(question)
         ids = tuple(h.passage.id if self.ids == "passage" else h.passage.doc_id for h in result.hits)
-        return Answer(ids, tuple(h.passage.text for h in result.hits), result.abstain, latency)
+        return Answer(ids, tuple(h.score for h in result.hits), tuple(h.passage.text for h in result.hits),
+                      result.abstain, latency)
 
     def describe(self) -> dict:
         paths = {"host", "port", "index_dir", "data_dir", "corpus_dir"}
@@ -154,8 +156,8 @@ class ApiBackend:
 
     def search(self, question: str, k: int, retriever: str) -> Answer:
         """Latency: the HTTP round trip (the service may answer from its cache of question vectors)."""
-        if not 1 <= k <= API_MAX_K:
-            raise BackendError(f"the API returns at most {API_MAX_K} results: use --k {API_MAX_K} or less")
+        if not 1 <= k <= MAX_RESULTS:
+            raise BackendError(f"the API returns at most {MAX_RESULTS} results a search, not {k}")
         started = time.perf_counter()
         status, body = self._get("/api/search", q=question, k=k, retriever=retriever)
         latency = (time.perf_counter() - started) * 1000
@@ -164,7 +166,8 @@ class ApiBackend:
                                f"{body.get('detail', body)}")
         results = body.get("results", [])
         ids = tuple(r["passage_id"] if self.ids == "passage" else r["doc"]["id"] for r in results)
-        return Answer(ids, tuple(r.get("text", "") for r in results), bool(body.get("abstain")), latency)
+        return Answer(ids, tuple(float(r["score"]) for r in results), tuple(r.get("text", "") for r in results),
+                      bool(body.get("abstain")), latency)
 
     def health(self) -> dict:
         status, body = self._get("/healthz")

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from eval.questions import load_questions
+from indexer.settings import SettingsError, load_settings
 from retrieval.searcher import Searcher
-from indexer.settings import Settings, SettingsError, load_settings
 
 
 def choose_threshold(answerable: list[float], unanswerable: list[float], max_false: float = 0.05) -> float:

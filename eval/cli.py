@@ -2,7 +2,7 @@
 
 ``python -m eval index DATASET --out DIR`` indexes a BEIR corpus once, for ``run --index DIR`` or
 for a service started with ``python -m service --index DIR`` (then ``run --api URL``).
-Exit status: 0 all good, 1 a ``--min`` threshold not met (or the cross-check failed), 2 an error.
+Exit status: 0 all good, 1 a ``--min`` threshold not met (or a cross-check failed), 2 an error.
 """
 
 from __future__ import annotations
@@ -13,17 +13,20 @@ import sys
 import time
 from pathlib import Path
 
-from eval.backends import API_MAX_K, BackendError
+from eval.backends import BackendError
+from eval.beir import load_beir
+from eval.beir_index import build_beir_index
 from eval.compare import TESTS
-from eval.harness import Evaluation, Options, evaluate, metric_names
+from eval.harness import Evaluation, Options, cutoff, evaluate, metric_names
 from eval.metrics import MetricError, parse_metric
 from eval.questions import DatasetError
+from eval.report import build_report, now, write_outputs
 from indexer.encoder import EncoderError
-from indexer.settings import RETRIEVERS
-from indexer.settings import Settings, SettingsError, load_settings
+from indexer.settings import MAX_RESULTS, RETRIEVERS, Settings, SettingsError, load_settings
 from indexer.store import IndexNotFound
 
 EXTRA_MINIMUMS = ("unanswerable_flagged",)
+DEFAULT_DEPTH = 100
 
 
 class UsageError(ValueError):
@@ -39,6 +42,10 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
                      help="a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) or an evidence-span .jsonl")
     run.add_argument("--retrievers", default="hybrid", help=f"comma-separated, from {','.join(RETRIEVERS)}")
     run.add_argument("--k", type=int, default=10, help="cut-off for Recall@k and MAP@k (default 10)")
+    run.add_argument("--depth", type=int, default=None,
+                     help=f"results per search, written with the retrievers' scores to the TREC runs (default "
+                          f"{DEFAULT_DEPTH}, at most {MAX_RESULTS} with --api; from max(k, 10) up to the "
+                          f"searcher's candidates, {settings.candidates}); the metrics do not depend on it")
     run.add_argument("--out", type=Path, default=None, help="report folder (default: var/eval/<dataset name>)")
     run.add_argument("--min", dest="minimums", action="extend", nargs="+", default=[],
                      metavar="[RETRIEVER:]METRIC=VALUE",
@@ -126,9 +133,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _index(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.beir import load_beir
-    from eval.beir_index import build_beir_index
-
     dataset = load_beir(args.dataset)
     manifest = build_beir_index(dataset, args.out, settings, progress=not args.quiet)
     print(f"indexed {manifest['passages']} corpus entries of {dataset.path} in {manifest['build_seconds']} s "
@@ -136,9 +140,33 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace, settings: Settings, command: str) -> int:
-    from eval.report import build_report, now, write_outputs
+def resolve_depth(requested: int | None, k: int, api: bool, candidates: int) -> tuple[int, str | None]:
+    """The results per search and, when ``--api`` lowered it, a note saying so; UsageError when invalid.
 
+    At least ``cutoff(k)`` (the metrics need that many); at most the searcher's candidates per side
+    (or ``cutoff(k)`` when that is more), because asking for more than ``candidates`` widens the
+    candidate lists and so could change the ranking itself; over ``--api`` at most ``MAX_RESULTS``.
+    """
+    floor = cutoff(k)
+    ceiling = max(floor, candidates)
+    if requested is None:
+        depth = max(floor, min(DEFAULT_DEPTH, candidates))
+    elif requested < floor:
+        raise UsageError(f"--depth {requested}: the metrics need the top {floor} (max(--k, 10)), "
+                         f"so --depth must be at least {floor}")
+    elif requested > ceiling:
+        raise UsageError(f"--depth {requested}: the searcher takes {candidates} candidates per side "
+                         f"(PEERQA_CANDIDATES); a deeper search widens them and could change the ranking itself, "
+                         f"so --depth must be {ceiling} or less")
+    else:
+        depth = requested
+    if api and depth > MAX_RESULTS:
+        return MAX_RESULTS, (f"--api: the service returns at most {MAX_RESULTS} results a search, so the runs are "
+                             f"{MAX_RESULTS} deep, not {depth}; the metrics (cut-off {floor}) are not affected.")
+    return depth, None
+
+
+def _run(args: argparse.Namespace, settings: Settings, command: str) -> int:
     retrievers = list(dict.fromkeys(r.strip() for r in args.retrievers.split(",") if r.strip()))
     unknown = [r for r in retrievers if r not in RETRIEVERS]
     if unknown or not retrievers:
@@ -146,9 +174,10 @@ def _run(args: argparse.Namespace, settings: Settings, command: str) -> int:
                          f"choose from {', '.join(RETRIEVERS)}")
     if args.k < 1:
         raise UsageError("--k must be at least 1")
-    if args.api and args.k > API_MAX_K:
-        raise UsageError(f"--api: the service returns at most {API_MAX_K} results, "
-                         f"so --k must be {API_MAX_K} or less")
+    if args.api and args.k > MAX_RESULTS:
+        raise UsageError(f"--api: the service returns at most {MAX_RESULTS} results, "
+                         f"so --k must be {MAX_RESULTS} or less")
+    depth, depth_note = resolve_depth(args.depth, args.k, bool(args.api), settings.candidates)
     if args.threads < 0:
         raise UsageError("--threads must be 0 (library defaults) or more")
     if args.limit is not None and args.limit < 1:
@@ -158,13 +187,17 @@ def _run(args: argparse.Namespace, settings: Settings, command: str) -> int:
     minimums = parse_minimums(args.minimums, retrievers, args.k)
     dataset_name = args.dataset.resolve().name if args.dataset.is_dir() else args.dataset.stem
     out = args.out or settings.data_dir / "eval" / dataset_name
-    options = Options(retrievers=retrievers, k=args.k, api=args.api, index=args.index,
+    if depth_note:
+        print(f"note: {depth_note}", file=sys.stderr)
+    options = Options(retrievers=retrievers, k=args.k, depth=depth, api=args.api, index=args.index,
                       unanswerable=args.unanswerable, split=args.split, limit=args.limit,
                       sample=args.sample, seed=args.seed,
                       stat_test=args.stat_test, max_p=args.max_p, threads=args.threads, progress=not args.quiet)
     started = now()
     clock = time.perf_counter()
     evaluation = evaluate(args.dataset, settings, options)
+    if depth_note:
+        evaluation.notes.append(depth_note)
     checks = check_minimums(evaluation, minimums)
     report = build_report(evaluation, command, started, checks, args.runs_dir)
     files = write_outputs(evaluation, out, report, args.runs_dir)
@@ -173,8 +206,8 @@ def _run(args: argparse.Namespace, settings: Settings, command: str) -> int:
     for c in failed:
         print(f"FAIL {c['retriever']} {c['metric']} = {c['value']:.4f} < {c['minimum']}", file=sys.stderr)
     if not evaluation.verification.get("agree", False):
-        print(f"error: the metrics disagree with ranx or the rank rule ({evaluation.verification}); "
-              f"this is a bug in the harness", file=sys.stderr)
+        print(f"error: a cross-check failed (the rank rule, or the TREC runs read back: "
+              f"{evaluation.verification}); this is a bug in the harness", file=sys.stderr)
         return 1
     return 1 if failed else 0
 

@@ -5,7 +5,9 @@ Two kinds of dataset:
   folder with the project's indexer (``eval.beir_index``);
 - an evidence-span question file: the hit rule makes the judgments (``eval.span_eval``), against
   the project's index (in-process) or a running service (``--api``).
-Every metric is computed by ``eval.metrics`` and recomputed by ranx on the same run.
+Every metric is computed by ranx (``eval.metrics``) on the rankings exactly as the retrievers
+returned them. Each search asks for ``depth`` results (``--depth``, at least max(k, 10)): the
+metrics use their cut-offs, the TREC runs keep the whole depth with the retrievers' scores.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from eval.backends import ApiBackend, Backend, BackendError, InProcessBackend, Q
 from eval.beir import BeirDataset, load_beir
 from eval.beir_index import stale_reason as beir_stale_reason
 from eval.beir_index import temporary_index
-from eval.metrics import first_relevant_rank, latency_summary, per_query, mean
+from eval.metrics import first_relevant_rank, latency_summary, ranx_version, score_run
 from eval.questions import DatasetError, QuestionSet, load_questions
 from eval.runner import RetrieverRun, run_retriever, threads_limited
+from indexer.build import stale_reason as project_stale_reason
 from indexer.encoder import Encoder, encoder_for
-from retrieval.searcher import Searcher
 from indexer.settings import Settings
 from indexer.store import FORMAT_VERSION, IndexNotFound, dedup_key, read_manifest
+from retrieval.searcher import Searcher
 
 TOLERANCE = 1e-6
 
@@ -37,10 +40,16 @@ def metric_names(k: int) -> list[str]:
     return ["ndcg@10", f"recall@{k}", "mrr@10", f"map@{k}", "success@1", "success@5"]
 
 
+def cutoff(k: int) -> int:
+    """The deepest cut-off of any metric: ranks below it change no number of the report."""
+    return max(k, 10)
+
+
 @dataclass
 class Options:
     retrievers: Sequence[str] = ("hybrid",)
     k: int = 10
+    depth: int | None = None  # results per search (TREC run depth); None: cutoff(k). Never below cutoff(k).
     api: str | None = None
     index: Path | None = None  # spans: the project index; BEIR: a prebuilt index of the corpus (optional)
     unanswerable: Path | None = None
@@ -60,11 +69,13 @@ class Evaluation:
     dataset: dict
     judgments: str
     k: int
+    depth: int  # results asked for per search
     metrics: list[str]
     queries: dict[str, str]  # evaluated query id → text
     qrels: dict[str, dict[str, int]]
     runs: dict[str, RetrieverRun]
-    rankings: dict[str, dict[str, tuple[str, ...]]]  # the ids the metrics were computed on
+    rankings: dict[str, dict[str, tuple[str, ...]]]  # the ids the metrics were computed on, best first
+    scores: dict[str, dict[str, tuple[float, ...]]]  # the retriever's score of each of those ids
     results: dict[str, dict[str, float]] = field(default_factory=dict)
     per_query: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     reference: str = ""
@@ -76,7 +87,8 @@ class Evaluation:
     questions: dict[str, str] = field(default_factory=dict)  # expected answer shown for misses (spans)
 
     def first_rank(self, retriever: str, qid: str) -> int | None:
-        return first_relevant_rank(self.rankings[retriever].get(qid, ()), self.qrels.get(qid, {}))
+        """Rank of the first relevant result within the metrics' deepest cut-off, max(k, 10)."""
+        return first_relevant_rank(self.rankings[retriever].get(qid, ()), self.qrels.get(qid, {}), cutoff(self.k))
 
 
 def evaluate(dataset_path: Path, settings: Settings, options: Options) -> Evaluation:
@@ -155,7 +167,7 @@ def _evaluate_beir(dataset: BeirDataset, settings: Settings, options: Options) -
     if duplicates:
         notes.append(f"{duplicates} corpus entries have the same words as another; the core returns one "
                      f"passage per text, so a relevant twin of a returned entry can never be retrieved.")
-    depth = max(options.k, 10)
+    depth = _depth(options)
     timing: dict = {}
     with ExitStack() as stack:
         if options.api:
@@ -183,8 +195,16 @@ def _evaluate_beir(dataset: BeirDataset, settings: Settings, options: Options) -
         backend_info = backend.describe()
         runs = _run_all(backend, list(queries.items()), options, depth, "queries")
     rankings = {name: run.rankings() for name, run in runs.items()}
-    return Evaluation("beir", info, "the dataset's qrels", options.k, metric_names(options.k), queries, qrels,
-                      runs, rankings, backend=backend_info, timing=timing, notes=notes)
+    scores = {name: run.scores() for name, run in runs.items()}
+    return Evaluation("beir", info, "the dataset's qrels", options.k, depth, metric_names(options.k), queries,
+                      qrels, runs, rankings, scores, backend=backend_info, timing=timing, notes=notes)
+
+
+def _depth(options: Options) -> int:
+    depth = options.depth or cutoff(options.k)
+    if depth < cutoff(options.k):
+        raise ValueError(f"depth {depth} is below the deepest cut-off, {cutoff(options.k)}")
+    return depth
 
 
 def _check_service_serves(backend: ApiBackend, dataset: BeirDataset) -> None:
@@ -236,15 +256,17 @@ def _evaluate_spans(path: Path, settings: Settings, options: Options) -> Evaluat
                              f"`python -m indexer build` to measure the current corpus and settings.")
         backend_info = backend.describe()
         queries = [(q.id, q.question) for q in answerable]
-        runs = _run_all(backend, queries, options, max(options.k, 10), "questions")
+        depth = _depth(options)
+        runs = _run_all(backend, queries, options, depth, "questions")
         flagged = {}
-        if unanswerable is not None:
+        if unanswerable is not None:  # only the abstain flag is used, and it does not depend on the depth
             items = [(q.id, q.question) for q in unanswerable.questions]
-            extra = _run_all(backend, items, options, max(options.k, 10), "unanswerable", timed=False)
+            extra = _run_all(backend, items, options, cutoff(options.k), "unanswerable", timed=False)
             flagged = {name: span_eval.abstain_rate(run) for name, run in extra.items()}
     if options.api:
-        judgments = "pooled: the hit rule applied to every passage a retriever in this run returned"
-        qrels, canonical = span_eval.judge_pooled(answerable, list(runs.values()))
+        judgments = (f"pooled: the hit rule applied to every passage a retriever in this run returned "
+                     f"in its top {cutoff(options.k)}")
+        qrels, canonical = span_eval.judge_pooled(answerable, list(runs.values()), cutoff(options.k))
     else:
         judgments = "exhaustive: the hit rule applied to every passage of the index"
         qrels, canonical = span_eval.judge_exhaustive(answerable, [(p.id, p.text) for p in searcher.passages()])
@@ -253,9 +275,10 @@ def _evaluate_spans(path: Path, settings: Settings, options: Options) -> Evaluat
         notes.append(f"{len(unmatched)} questions have no passage in the index that answers their evidence "
                      f"({', '.join(unmatched[:10])}); they score 0.")
     rankings = {name: span_eval.canonical_rankings(run, canonical) for name, run in runs.items()}
-    evaluation = Evaluation("spans", info, judgments, options.k, metric_names(options.k),
-                            dict(queries), qrels, runs, rankings, backend=backend_info, timing=timing, notes=notes,
-                            questions={q.id: " | ".join(q.evidence) for q in answerable})
+    scores = {name: run.scores() for name, run in runs.items()}
+    evaluation = Evaluation("spans", info, judgments, options.k, depth, metric_names(options.k),
+                            dict(queries), qrels, runs, rankings, scores, backend=backend_info, timing=timing,
+                            notes=notes, questions={q.id: " | ".join(q.evidence) for q in answerable})
     for name, run in runs.items():
         evaluation.results[name] = {"abstain_rate": span_eval.abstain_rate(run)}
         if name in flagged:
@@ -265,12 +288,10 @@ def _evaluate_spans(path: Path, settings: Settings, options: Options) -> Evaluat
 
 
 def _project_index_stale(settings: Settings, index_dir: Path) -> str | None:
-    from indexer.build import stale_reason
-
     try:
         manifest = read_manifest(index_dir) or {}
         as_built = settings.model_copy(update={"model": manifest.get("model")})  # the searcher uses the index's model
-        return stale_reason(settings.corpus_dir, index_dir, as_built)
+        return project_stale_reason(settings.corpus_dir, index_dir, as_built)
     except Exception:  # a missing corpus folder: nothing to compare with
         return None
 
@@ -280,28 +301,23 @@ def _check_rank_rule(evaluation: Evaluation, answerable) -> None:
     worst = 0.0
     for name, run in evaluation.runs.items():
         by_rank = span_eval.rank_metrics(answerable, run)
-        for metric, value in by_rank.items():
-            ours = mean(per_query([metric], evaluation.rankings[name], evaluation.qrels)[metric])
-            worst = max(worst, abs(ours - value))
+        means = score_run(list(by_rank), evaluation.rankings[name], evaluation.qrels, evaluation.scores[name]).means
+        worst = max(worst, *(abs(means[metric] - value) for metric, value in by_rank.items()))
     evaluation.verification["rank_rule_max_difference"] = worst
 
 
 def _score(evaluation: Evaluation, options: Options) -> None:
     names = evaluation.metrics
-    worst = 0.0
     for name, run in evaluation.runs.items():
-        values = per_query(names, evaluation.rankings[name], evaluation.qrels)
-        evaluation.per_query[name] = values
-        means = {metric: mean(v) for metric, v in values.items()}
-        reference = compare.ranx_means(evaluation.qrels, evaluation.rankings[name], names)
-        worst = max(worst, *(abs(means[m] - reference[m]) for m in names))
-        evaluation.results[name] = {**means, **latency_summary(run.latencies()),
+        scored = score_run(names, evaluation.rankings[name], evaluation.qrels, evaluation.scores[name])
+        evaluation.per_query[name] = scored.per_query
+        evaluation.results[name] = {**scored.means, **latency_summary(run.latencies()),
                                     **evaluation.results.get(name, {}), "queries": len(run.queries),
                                     "query_seconds": round(run.seconds, 2)}
-    evaluation.verification.update({"ranx_version": compare.ranx_version(), "ranx_max_difference": worst,
-                                    "tolerance": TOLERANCE,
-                                    "agree": worst <= TOLERANCE
-                                    and evaluation.verification.get("rank_rule_max_difference", 0.0) <= TOLERANCE})
+    evaluation.verification.update({
+        "ranx_version": ranx_version(), "tolerance": TOLERANCE,
+        "agree": evaluation.verification.get("rank_rule_max_difference", 0.0) <= TOLERANCE,
+    })
     primary = names[0]
     evaluation.reference = max(evaluation.runs, key=lambda n: (evaluation.results[n][primary],
                                                                -list(evaluation.runs).index(n)))

@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from eval import trec
-from eval.harness import Evaluation
+from eval.harness import Evaluation, cutoff
 from eval.plot import plot_comparison
 
 LATENCY = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_mean_ms")
@@ -62,14 +62,18 @@ def build_report(evaluation: Evaluation, command: str, started: datetime, checks
         "dataset": evaluation.dataset,
         "judgments": evaluation.judgments,
         "k": evaluation.k,
+        "depth": evaluation.depth,
         "metrics": evaluation.metrics,
         "metric_definitions": {
+            "computed_by": "ranx Qrels/Run/evaluate on each ranking in the order the retriever returned it",
             "ndcg": "linear gain (Järvelin & Kekäläinen): ranx 'ndcg', trec_eval 'ndcg_cut' "
                     "(not ranx 'ndcg_burges')",
             "relevant": "judgment >= 1",
             "success@k": "hit rate: share of queries with a relevant result in the top k (ranx 'hit_rate@k')",
             "map@k": "average precision over the top k, divided by all relevant (trec_eval 'map_cut')",
-            "latency": "wall time per search measured by the harness, in ms",
+            "latency": "wall time per search of `depth` results measured by the harness, in ms",
+            "trec_runs": "`depth` results per query with the retriever's scores; a tied score is written 1e-9 "
+                         "below the one ranked before it, so every tool reads the ranking as evaluated",
         },
         "retrievers": evaluation.results,
         "best": {m: best_of(evaluation, m) for m in [*evaluation.metrics, *LATENCY]},
@@ -93,20 +97,31 @@ def best_of(evaluation: Evaluation, metric: str) -> list[str]:
 
 
 def write_outputs(evaluation: Evaluation, out: Path, report: dict, runs_dir: Path | None = None) -> list[Path]:
-    """Write every file; the TREC runs and qrels go to ``runs_dir`` when given (large files)."""
+    """Write every file; the TREC runs and qrels go to ``runs_dir`` when given (large files).
+
+    Each run file is read back: it must give every ranking exactly as evaluated
+    (``verification.trec_read_back``; False fails the cross-check).
+    """
     out.mkdir(parents=True, exist_ok=True)
     runs_dir = runs_dir or out
     runs_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    depth = max(evaluation.k, 10)
+    read_back = True
     try:
         for name in evaluation.runs:
-            trec.write_run(runs_dir / f"{name}.trec", evaluation.rankings[name], name, depth)
-            written.append(runs_dir / f"{name}.trec")
+            path = runs_dir / f"{name}.trec"
+            trec.write_run(path, evaluation.rankings[name], evaluation.scores[name], name)
+            written.append(path)
+            expected = {qid: list(ids) for qid, ids in evaluation.rankings[name].items() if ids}
+            read_back = read_back and trec.read_run(path) == expected
         trec.write_qrels(runs_dir / "qrels.trec", evaluation.qrels)
         written.append(runs_dir / "qrels.trec")
     except ValueError as exc:
         report["notes"].append(f"TREC files not written: {exc}.")
+        read_back = None
+    for verification in (evaluation.verification, report["verification"]):
+        verification["trec_read_back"] = read_back
+        verification["agree"] = bool(verification.get("agree", False)) and read_back is not False
     _write_per_query(out / "per_query.tsv", evaluation)
     plot_comparison(out / PLOT, evaluation.results, evaluation.metrics,
                     f"{evaluation.dataset['name']}: {evaluation.dataset['queries']} queries")
@@ -179,7 +194,8 @@ def markdown(evaluation: Evaluation, report: dict) -> str:
                   f"(best {label(sig.get('reference_metric', ''))}), {test_name}, "
                   f"p ≤ {sig.get('max_p')}, per metric, without correction for multiple comparisons. "
                   f"nDCG uses linear gain (ranx `ndcg`, trec_eval `ndcg_cut`); Success@k is the hit rate; "
-                  f"latency is the wall time per search measured by the harness.", ""]
+                  f"latency is the wall time per search of {evaluation.depth} results (`--depth`) measured by the "
+                  f"harness.", ""]
     if sig.get("comparisons"):
         lines += [f"### p-values against `{evaluation.reference}`", "",
                   "| retriever | " + " | ".join(label(m) for m in evaluation.metrics) + " |",
@@ -188,14 +204,17 @@ def markdown(evaluation: Evaluation, report: dict) -> str:
             cells = [_p_value(tests[m]["p_value"]) for m in evaluation.metrics]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
+    read_back = {True: "they give back every ranking exactly as evaluated",
+                 False: "**they do not give back the rankings evaluated**",
+                 None: "not written"}[ver.get("trec_read_back")]
     lines += ["## Verification", "",
-              f"Every metric above was recomputed with ranx {ver.get('ranx_version')} on the same runs: "
-              f"largest difference {ver.get('ranx_max_difference', 0):.1e} (tolerance {ver.get('tolerance')}).",
+              f"Every metric above was computed by ranx {ver.get('ranx_version')} (`Qrels`, `Run`, `evaluate`) "
+              f"on each ranking in the order the retriever returned it. The TREC runs were read back: {read_back}.",
               ]
     if "rank_rule_max_difference" in ver:
         lines.append(f"Success@1, Success@5 and MRR@10 recomputed with the rank rule of the question set's "
                      f"README: largest difference {ver['rank_rule_max_difference']:.1e}.")
-    lines.append("" if ver.get("agree") else "**The recomputed values disagree: do not trust this report.**")
+    lines.append("" if ver.get("agree") else "**A cross-check failed: do not trust this report.**")
     if evaluation.kind == "spans":
         lines += _abstention(evaluation)
     if report["checks"]:
@@ -213,8 +232,9 @@ def markdown(evaluation: Evaluation, report: dict) -> str:
     where = "" if "/" not in files["qrels"] else f" (in `{files['qrels'].rsplit('/', 1)[0]}`, not beside this report)"
     lines += ["## Files", "",
               f"- `report.json`: everything above, machine-readable; `per_query.tsv`: every metric per query.",
-              f"- `NAME.trec`: one TREC run per retriever; `qrels.trec`: the judgments used{where}. The score "
-              f"column falls with the rank, so every tool reads the rankings as evaluated. Recompute with e.g. "
+              f"- `NAME.trec`: one TREC run per retriever, up to {evaluation.depth} results per query with the "
+              f"retriever's own scores; `qrels.trec`: the judgments used{where}. A score that ties with the one ranked "
+              f"before it is written 1e-9 lower, so every tool reads the rankings as evaluated. Recompute with e.g. "
               f"`trec_eval -c -m ndcg_cut.10 qrels.trec {next(iter(evaluation.runs))}.trec` or ranx "
               f"(see docs/evaluation.md).",
               f"- `{PLOT}`: the retrievers side by side.", "", f"![comparison]({PLOT})", ""]
@@ -269,9 +289,9 @@ def _index_and_timing(evaluation: Evaluation) -> list[str]:
 
 
 def _misses(evaluation: Evaluation) -> list[str]:
-    k = evaluation.k
+    top = cutoff(evaluation.k)
     lines = ["## Misses", "", f"Queries whose first relevant result is not at rank 1 (rank `—`: none in the "
-                                f"top {max(k, 10)}). All of them, with every metric, are in `per_query.tsv`.", ""]
+                                f"top {top}). All of them, with every metric, are in `per_query.tsv`.", ""]
     for name, run in evaluation.runs.items():
         missed = []
         for qid in evaluation.qrels:
@@ -281,7 +301,7 @@ def _misses(evaluation: Evaluation) -> list[str]:
         missed.sort()
         none = sum(1 for found, _, _ in missed if not found)
         lines += [f"### {name}: {len(missed)} of {len(evaluation.qrels)} "
-                  f"({none} with nothing relevant in the top {max(k, 10)})", ""]
+                  f"({none} with nothing relevant in the top {top})", ""]
         if not missed:
             continue
         lines += ["| query | rank | question | relevant | returned first |", "|---|---:|---|---|---|"]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from tqdm import tqdm
 
@@ -18,7 +16,8 @@ from eval.backends import Answer, Backend
 class QueryRun:
     """One retriever's answer to one query."""
 
-    ids: tuple[str, ...]
+    ids: tuple[str, ...]  # best first
+    scores: tuple[float, ...]  # the retriever's score of each id
     texts: tuple[str, ...]
     abstain: bool
     latency_ms: float  # wall time of the search as the harness measured it (see QueryVectorCache)
@@ -32,6 +31,9 @@ class RetrieverRun:
 
     def rankings(self) -> dict[str, tuple[str, ...]]:
         return {qid: run.ids for qid, run in self.queries.items()}
+
+    def scores(self) -> dict[str, tuple[float, ...]]:
+        return {qid: run.scores for qid, run in self.queries.items()}
 
     def latencies(self) -> list[float]:
         return [run.latency_ms for run in self.queries.values()]
@@ -52,19 +54,14 @@ def threads_limited(threads: int) -> Iterator[None]:
     import faiss
     import torch
 
-    before = (torch.get_num_threads(), faiss.omp_get_max_threads(), os.environ.get("OMP_NUM_THREADS"))
+    before = (torch.get_num_threads(), faiss.omp_get_max_threads())
     torch.set_num_threads(threads)
-    faiss.omp_set_num_threads(threads)
-    os.environ["OMP_NUM_THREADS"] = str(threads)
+    faiss.omp_set_num_threads(threads)  # (OMP_NUM_THREADS is read once at start-up: setting it here would do nothing)
     try:
         yield
     finally:
         torch.set_num_threads(before[0])
         faiss.omp_set_num_threads(before[1])
-        if before[2] is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = before[2]
 
 
 def run_retriever(backend: Backend, queries: Sequence[tuple[str, str]], retriever: str, depth: int,
@@ -81,6 +78,6 @@ def run_retriever(backend: Backend, queries: Sequence[tuple[str, str]], retrieve
     desc = f"{label or 'queries'} ({retriever})"
     for qid, text in tqdm(queries, desc=desc, disable=not progress, unit="q", mininterval=1.0):
         answer: Answer = backend.search(text, depth, retriever)
-        run.queries[qid] = QueryRun(answer.ids, answer.texts, answer.abstain, answer.latency_ms)
+        run.queries[qid] = QueryRun(answer.ids, answer.scores, answer.texts, answer.abstain, answer.latency_ms)
     run.seconds = time.perf_counter() - started
     return run

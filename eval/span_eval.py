@@ -41,16 +41,22 @@ def judge_exhaustive(questions: Sequence[Question],
     return {q.id: _judge(q, unique) for q in questions}, canonical
 
 
-def judge_pooled(questions: Sequence[Question],
-                 runs: Sequence[RetrieverRun]) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
-    """Judge the passages any of ``runs`` returned for each question."""
+def judge_pooled(questions: Sequence[Question], runs: Sequence[RetrieverRun],
+                 depth: int = DEPTH) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+    """Judge the passages any of ``runs`` returned in its top ``depth`` for each question.
+
+    The pool depth is the metrics' deepest cut-off, not the depth of the runs: a deeper run then
+    leaves the judgments, and so every metric, as they are. Passages further down are not judged
+    (not relevant in ``qrels.trec``), but their ids are mapped to representatives like the rest.
+    """
     pools: dict[str, dict[str, str]] = {q.id: {} for q in questions}
+    returned: set[tuple[str, str]] = set()
     for run in runs:
         for qid, result in run.queries.items():
+            returned.update(zip(result.ids, result.texts))
             if qid in pools:
-                pools[qid].update(zip(result.ids, result.texts))
-    everything = sorted({item for pool in pools.values() for item in pool.items()})
-    canonical = representatives(everything)
+                pools[qid].update(zip(result.ids[:depth], result.texts[:depth]))
+    canonical = representatives(sorted(returned))
     qrels = {}
     for q in questions:
         judged = _judge(q, pools[q.id].items())

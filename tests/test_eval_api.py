@@ -16,7 +16,9 @@ import pytest
 from test_eval_beir import CORPUS, write_beir
 from test_eval_cli import DEV_QUESTIONS
 
+from eval.backends import ApiBackend, BackendError
 from eval.cli import main
+from indexer.settings import MAX_RESULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 QUALITY = ["ndcg@10", "recall@10", "mrr@10", "map@10", "success@1", "success@5"]
@@ -84,6 +86,10 @@ def test_beir_over_the_api_equals_in_process(tmp_path, hashing_model, capsys):
         assert "does not serve the corpus" in capsys.readouterr().err
     here, there = _report(local), _report(remote)
     assert there["backend"]["mode"] == "api" and there["backend"]["url"] == url
+    # the API returns at most MAX_RESULTS a search: the default depth (100) is capped, and said so
+    assert here["depth"] == 100 and there["depth"] == MAX_RESULTS
+    assert any(f"returns at most {MAX_RESULTS} results" in note for note in there["notes"])
+    # the same rankings with the same scores (the API's `score` field), whatever the transport
     for name in ("lexical", "dense", "hybrid"):
         for metric in QUALITY:
             assert there["retrievers"][name][metric] == pytest.approx(here["retrievers"][name][metric], abs=1e-12)
@@ -106,3 +112,18 @@ def test_span_questions_over_the_api(corpus_searcher, corpus_settings, tmp_path)
 def test_an_unreachable_service_is_a_clear_error(capsys):
     assert main(["run", str(DEV_QUESTIONS), "--api", f"http://127.0.0.1:{free_port()}", "--quiet"]) == 2
     assert "cannot reach the service" in capsys.readouterr().err
+
+
+def test_the_api_backend_takes_the_scores_from_the_score_field():
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["k"] == "3"
+        results = [{"passage_id": f"p{i}", "score": score, "text": f"tekst {i}", "doc": {"id": f"d{i}"}}
+                   for i, score in enumerate([2.5, 2.5, 0.75])]
+        return httpx.Response(200, json={"results": results, "abstain": False})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler), base_url="http://service")
+    backend = ApiBackend("http://service", ids="document", client=client)
+    answer = backend.search("Hvad?", 3, "hybrid")
+    assert answer.ids == ("d0", "d1", "d2") and answer.scores == (2.5, 2.5, 0.75)
+    with pytest.raises(BackendError, match=f"at most {MAX_RESULTS} results"):
+        backend.search("Hvad?", MAX_RESULTS + 1, "hybrid")

@@ -7,13 +7,15 @@ import warnings
 from pathlib import Path
 
 import pytest
-from test_eval_beir import write_beir
+from test_eval_beir import CORPUS, write_beir
 
-from eval.cli import main
+from eval import trec
+from eval.cli import UsageError, main, resolve_depth
 from eval.hit_rule import first_hit_rank
 from eval.questions import load_questions
+from indexer.settings import MAX_RESULTS, Settings
+from indexer.store import dedup_key
 from retrieval.searcher import Searcher
-from indexer.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 DEV_QUESTIONS = SHARED / "eval" / "dev-questions.jsonl"
@@ -49,7 +51,10 @@ def test_a_beir_run_writes_every_file(beir_report):
         assert values["queries"] == 7  # q8 has only a 0 judgment, "extra" none
         assert 0 < values["latency_p50_ms"] <= values["latency_p95_ms"] <= values["latency_p99_ms"]
     assert report["dataset"]["unjudged_queries"] == 1
+    assert report["depth"] == 100
     assert report["verification"]["agree"] is True
+    assert report["verification"]["trec_read_back"] is True
+    assert report["verification"]["ranx_version"]
     assert report["machine"]["nproc"] >= 1
     assert report["command"].startswith("python -m eval run ")
     assert "index_seconds" in report["timing"] and "total_seconds" in report["timing"]
@@ -98,10 +103,74 @@ def test_rankings_are_the_searchers_own(tmp_path, hashing_model):
                  "--quiet"]) == 0
     searcher = Searcher.open(Settings(), index)
     lines = (out / "hybrid.trec").read_text(encoding="utf-8").splitlines()
-    from_file = [line.split()[2] for line in lines if line.startswith("q3 ")]
-    assert from_file == [h.passage.doc_id for h in searcher.search("Hvad laver en hund i parken?", 10).hits]
+    from_file = [line.split() for line in lines if line.startswith("q3 ")]
+    hits = searcher.search("Hvad laver en hund i parken?", 100).hits
+    assert [cells[2] for cells in from_file] == [h.passage.doc_id for h in hits]
+    assert [cells[3] for cells in from_file] == [str(h.rank) for h in hits]
+    # the retriever's own scores (a tie nudged 1e-9 below the score ranked before it)
+    assert [float(cells[4]) for cells in from_file] == trec.falling_scores([h.score for h in hits])
+    assert [float(cells[4]) for cells in from_file] == pytest.approx([h.score for h in hits], abs=1e-6)
     first = lines[0].split()
     assert first[1] == "Q0" and first[3] == "1" and first[5] == "hybrid"
+    assert trec.read_run(out / "hybrid.trec")["q3"] == [h.passage.doc_id for h in hits]
+
+
+FILLER = [{"_id": f"fyld-{i}", "title": "", "text": f"Fyldtekst nummer {i} om en hund, kaffe og regn i byen."}
+          for i in range(30)]
+
+
+def test_depth_sets_the_run_depth_and_leaves_every_metric(tmp_path, hashing_model):
+    folder = write_beir(tmp_path / "big", corpus=[*CORPUS, *FILLER])
+    index = tmp_path / "big-index"
+    assert main(["index", str(folder), "--out", str(index), "--quiet"]) == 0
+    reports = {}
+    for depth in (None, 25, 10):
+        out = tmp_path / f"depth-{depth}"
+        extra = [] if depth is None else ["--depth", str(depth)]
+        assert main(["run", str(folder), "--index", str(index), "--retrievers", "lexical,dense,hybrid",
+                     "--out", str(out), "--quiet", *extra]) == 0
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+        assert report["depth"] == (depth or 100)
+        for name in ("lexical", "dense", "hybrid"):
+            per_query: dict[str, int] = {}
+            for line in (out / f"{name}.trec").read_text(encoding="utf-8").splitlines():
+                per_query[line.split()[0]] = per_query.get(line.split()[0], 0) + 1
+            assert max(per_query.values()) <= (depth or 100)
+            if name == "dense":  # the dense side ranks every passage: the runs are exactly as deep as asked
+                assert set(per_query.values()) == {min(depth or 100, len(CORPUS) + len(FILLER))}
+        rows = (out / "per_query.tsv").read_text(encoding="utf-8").splitlines()
+        reports[depth] = (report, [row.split("\t")[:9] for row in rows])
+    deepest, _ = reports[None]
+    for depth in (25, 10):
+        report, rows = reports[depth]
+        assert rows == reports[None][1]  # every metric and first relevant rank, query by query
+        for name, values in report["retrievers"].items():
+            for metric in METRICS:
+                assert values[metric] == deepest["retrievers"][name][metric], (depth, name, metric)
+
+
+@pytest.mark.parametrize("depth, k, message", [
+    ("5", "10", "--depth must be at least 10"),
+    ("15", "20", "--depth must be at least 20"),
+    ("101", "10", "--depth must be 100 or less"),
+])
+def test_a_depth_that_would_change_the_metrics_is_refused(tmp_path, capsys, depth, k, message):
+    folder = write_beir(tmp_path / "mini")
+    assert main(["run", str(folder), "--depth", depth, "--k", k, "--quiet", "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_depth_over_the_api_is_capped_with_a_note():
+    assert resolve_depth(None, 10, api=False, candidates=100) == (100, None)
+    assert resolve_depth(None, 10, api=False, candidates=40) == (40, None)
+    assert resolve_depth(None, 30, api=False, candidates=20) == (30, None)
+    assert resolve_depth(60, 10, api=False, candidates=100) == (60, None)
+    depth, note = resolve_depth(None, 10, api=True, candidates=100)
+    assert depth == MAX_RESULTS and f"at most {MAX_RESULTS} results" in note and "not 100" in note
+    assert resolve_depth(20, 10, api=True, candidates=100) == (20, None)
+    with pytest.raises(UsageError):
+        resolve_depth(9, 5, api=False, candidates=100)
 
 
 def test_an_index_of_another_corpus_is_refused(tmp_path, hashing_model, capsys):
@@ -183,7 +252,13 @@ def test_span_file_compares_all_retrievers(corpus_searcher, tmp_path, capsys):
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert list(report["retrievers"]) == ["lexical", "dense", "hybrid"]
     assert report["verification"]["rank_rule_max_difference"] <= 1e-9
-    assert report["verification"]["ranx_max_difference"] <= 1e-6
+    assert report["verification"]["trec_read_back"] is True and report["verification"]["agree"] is True
+    passages = len({dedup_key(p.text) for p in corpus_searcher.passages()})  # the core returns each text once
+    for name in ("lexical", "dense", "hybrid"):
+        runs = trec.read_run(out / f"{name}.trec")
+        assert set(runs) <= {q.id for q in load_questions(DEV_QUESTIONS).questions}
+        if name == "dense":  # every question ranked to the depth asked for, or the whole (small) index
+            assert {len(ids) for ids in runs.values()} == {min(100, passages)}
     stdout = capsys.readouterr().out
     assert stdout.count("Success@1: ") == 3
 
