@@ -8,11 +8,10 @@ while flagging at most ``--max-false`` of the answerable ones, placed in the mid
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from eval.questions import load_questions
-from indexer.settings import SettingsError, load_settings
+from indexer.settings import settings_for_command
 from retrieval.searcher import Searcher
 
 
@@ -35,11 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("unanswerable", type=Path)
     parser.add_argument("--max-false", type=float, default=0.05, help="largest share of answerable flagged")
     args = parser.parse_args(argv)
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_for_command()
     searcher = Searcher.open(settings)
     scores: dict[str, list[float]] = {"answerable": [], "unanswerable": []}
     for kind, path in (("answerable", args.answerable), ("unanswerable", args.unanswerable)):

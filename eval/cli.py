@@ -22,7 +22,7 @@ from eval.metrics import MetricError, parse_metric
 from eval.questions import DatasetError
 from eval.report import build_report, now, write_outputs
 from indexer.encoder import EncoderError
-from indexer.settings import MAX_RESULTS, RETRIEVERS, Settings, SettingsError, load_settings
+from indexer.settings import MAX_RESULTS, RETRIEVERS, Settings, settings_for_command
 from indexer.store import IndexNotFound
 
 EXTRA_MINIMUMS = ("unanswerable_flagged",)
@@ -117,11 +117,7 @@ def check_minimums(evaluation: Evaluation, minimums) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_for_command()
     args = _parser(settings).parse_args(argv)
     try:
         if args.command == "index":

@@ -231,7 +231,7 @@ def markdown(evaluation: Evaluation, report: dict) -> str:
     files = report["files"]
     where = "" if "/" not in files["qrels"] else f" (in `{files['qrels'].rsplit('/', 1)[0]}`, not beside this report)"
     lines += ["## Files", "",
-              f"- `report.json`: everything above, machine-readable; `per_query.tsv`: every metric per query.",
+              "- `report.json`: everything above, machine-readable; `per_query.tsv`: every metric per query.",
               f"- `NAME.trec`: one TREC run per retriever, up to {evaluation.depth} results per query with the "
               f"retriever's own scores; `qrels.trec`: the judgments used{where}. A score that ties with the one ranked "
               f"before it is written 1e-9 lower, so every tool reads the rankings as evaluated. Recompute with e.g. "

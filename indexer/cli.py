@@ -10,7 +10,7 @@ from pathlib import Path
 from indexer.build import build_index, stale_reason
 from indexer.documents import CorpusError
 from indexer.encoder import EncoderError
-from indexer.settings import Settings, SettingsError, load_settings, settings_markdown
+from indexer.settings import Settings, settings_for_command, settings_markdown
 from indexer.store import IndexNotFound, read_manifest
 
 
@@ -33,11 +33,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_for_command()
     args = _parser(settings).parse_args(argv)
     try:
         if args.command == "build":

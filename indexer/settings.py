@@ -10,6 +10,7 @@ in its manifest, and an index built with other values is stale (``index_settings
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
@@ -168,6 +169,16 @@ def load_settings(**overrides: Any) -> Settings:
             given = f" (got {error['input']!r})" if not isinstance(error.get("input"), (dict, type(None))) else ""
             problems.append(f"{name}: {message}{given}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+
+def settings_for_command() -> Settings:
+    """The settings for a command-line program: a wrong value prints what to fix and exits with
+    status 2, without a traceback."""
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def export_settings(settings: Settings) -> None:

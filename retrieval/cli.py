@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from indexer.encoder import EncoderError
-from indexer.settings import MAX_RESULTS, RETRIEVERS, Settings, SettingsError, load_settings
+from indexer.settings import MAX_RESULTS, RETRIEVERS, Settings, settings_for_command
 from indexer.store import IndexNotFound
 from retrieval.searcher import Searcher
 from retrieval.synonyms import SynonymError
@@ -27,11 +27,7 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_for_command()
     args = _parser(settings).parse_args(argv)
     if not 1 <= args.k <= MAX_RESULTS:
         print(f"error: -k must be between 1 and {MAX_RESULTS}", file=sys.stderr)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import uvicorn
 
-from indexer.settings import SettingsError, export_settings, load_settings
+from indexer.settings import export_settings, settings_for_command
 from indexer.store import read_manifest
 
 SITE = "web.app:create_app"  # the API and the pages
@@ -21,11 +21,7 @@ API_ONLY = "service.app:create_api"
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    settings = settings_for_command()
     parser = argparse.ArgumentParser(prog="python -m service", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=settings.host)
