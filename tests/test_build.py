@@ -4,14 +4,13 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import hashing_settings, write_doc
 
-from indexer.build import build_index, stale_reason
+from indexer.build import build_index, embed_passages, stale_reason
 from indexer.documents import CorpusError
 from indexer.encoder import HashingEncoder
-from retrieval.searcher import Searcher
 from indexer.store import load_index, read_manifest
-
-from conftest import hashing_settings, write_doc
+from retrieval.searcher import Searcher
 
 
 @pytest.fixture
@@ -93,3 +92,21 @@ def test_missing_index_says_how_to_build(isolated_data: Path):
 
     with pytest.raises(IndexNotFound, match="python -m indexer build"):
         load_index(isolated_data / "nowhere")
+
+
+def test_the_build_shows_progress_over_passages(corpus_settings, capsys: pytest.CaptureFixture[str]):
+    manifest = build_index(corpus_settings.corpus_dir, corpus_settings.index_dir, corpus_settings,
+                           HashingEncoder(256), progress=True)
+    shown = capsys.readouterr().err
+    total = manifest["passages"]
+    for stage in ("analysing passages", "embedding passages"):
+        assert f"{stage}: 100%" in shown and f"{total}/{total}" in shown, stage
+    assert "passage/s" in shown  # a rate, so the time left can be judged
+
+
+def test_passages_embedded_in_chunks_keep_their_order():
+    texts = [f"tekst nummer {i} " + "ord " * (i % 7) for i in range(150)]
+    encoder = HashingEncoder(64)
+    chunked = embed_passages(encoder, texts, batch_size=8, progress=False)
+    assert chunked.shape == (150, 64)
+    assert (chunked == encoder.encode_passages(texts)).all()
