@@ -81,8 +81,8 @@ class Settings(BaseSettings):
 
     # Candidates and fusion
     retriever: Retriever = Field("hybrid", description="Retriever used when a caller names none.")
-    candidates: int = Field(100, ge=1, description="Candidates taken from each side before fusion "
-                                                   "(more when a caller asks for more results).")
+    candidates: int = Field(100, ge=MAX_RESULTS, description="Candidates taken from each side before fusion; a "
+                                                             "search returns at most these, whatever k asks.")
     fusion: Fusion = Field("zscore", description="How lexical and dense scores combine: zscore or rrf.")
     weight_lexical: float = Field(1.0, ge=0, description="Weight of the lexical side in the fusion.")
     weight_dense: float = Field(0.25, ge=0, description="Weight of the dense side in the fusion.")

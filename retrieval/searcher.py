@@ -149,13 +149,16 @@ class Searcher:
 
     def search(self, question: str, k: int = 5, *, retriever: Retriever | None = None,
                explain: bool = False) -> SearchResult:
-        """The ``k`` best distinct passages for ``question``, with highlights and abstention."""
+        """The ``k`` best distinct passages for ``question``, with highlights and abstention.
+
+        The candidates are a fixed pool (``settings.candidates`` from each side), so asking for
+        more results only shows more of the same ranking; beyond the pool there are none."""
         started = time.perf_counter()
         retriever = retriever or self.settings.retriever
         if retriever not in RETRIEVERS:
             raise UnknownRetriever(f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}")
         index, settings = self._index, self.settings
-        n = min(max(settings.candidates, k), len(index.passages))
+        n = min(settings.candidates, len(index.passages))  # a fixed pool: the ranking never depends on k
 
         query = analyse_question(question, index.lexical, self.synonyms, settings.synonym_weight)
         lexical = lexical_candidates(index.lexical, index.passages, query, question, self.synonyms, settings, n)
