@@ -58,6 +58,6 @@ def definition_strength(passage: Passage, subjects: list[tuple[str, ...]]) -> fl
             if tuple(keys[:n]) != subject:
                 continue
             # "X er …", or "X (gloss) er …"
-            if (len(words) > n and words[n] in _DEFINING_VERBS) or (len(words) > n + 1 and words[n + 1] in _DEFINING_VERBS):
+            if any(len(words) > i and words[i] in _DEFINING_VERBS for i in (n, n + 1)):
                 return 0.5
     return 0.0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -36,6 +37,19 @@ from retrieval.synonyms import SynonymRule, load_synonyms
 
 class UnknownRetriever(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class _Stages:
+    """What the stages produced for one question: what its hits and explanations are made from."""
+
+    query: LexicalQuery
+    words: list[QuestionWord]
+    lexical: LexicalCandidates
+    dense_rows: np.ndarray
+    query_vector: np.ndarray | None
+    fused: Fused
+    ranked: Reranked
 
 
 class RecentVectors:
@@ -168,8 +182,8 @@ class Searcher:
         words = question_words(index.lexical, query, question, self.rules)
         ranked = rerank(fused, retriever, words, query, self._terms, settings, self.rules)
         positions = list(distinct_positions(ranked.order, fused.rows, self._dedup, k))
-        hits = [self._hit(rank, position, fused, ranked, query, words, lexical, dense_rows, query_vector, explain)
-                for rank, position in enumerate(positions, start=1)]
+        stages = _Stages(query, words, lexical, dense_rows, query_vector, fused, ranked)
+        hits = [self._hit(rank, position, stages, explain) for rank, position in enumerate(positions, start=1)]
         best = self._terms.passage(self._row_of[hits[0].passage.id]) if hits else None
         confidence = answer_confidence(words, query, best, self.rules)
         return SearchResult(
@@ -185,23 +199,21 @@ class Searcher:
     def _query_vector(self, question: str) -> np.ndarray | None:
         return self._vectors.vector(question) if self._vectors is not None else None
 
-    def _hit(self, rank: int, position: int, fused: Fused, ranked: Reranked, query: LexicalQuery,
-             words: list[QuestionWord], lexical: LexicalCandidates, dense_rows: np.ndarray,
-             query_vector: np.ndarray | None, explain: bool) -> Hit:
-        row = int(fused.rows[position])
+    def _hit(self, rank: int, position: int, stages: "_Stages", explain: bool) -> Hit:
+        row = int(stages.fused.rows[position])
         passage = self._index.passages[row]
-        explanation = self._explain(row, query, words, lexical, dense_rows, query_vector) if explain else None
-        return Hit(rank=rank, score=round(float(ranked.scores[position]), 6), passage=passage,
+        return Hit(rank=rank, score=round(float(stages.ranked.scores[position]), 6), passage=passage,
                    document=self._index.documents[passage.doc_id],
-                   highlights=ranked.highlights(row, query, self._terms, self.rules), explanation=explanation)
+                   highlights=stages.ranked.highlights(row, stages.query, self._terms, self.rules),
+                   explanation=self._explain(row, stages) if explain else None)
 
-    def _explain(self, row: int, query: LexicalQuery, words: list[QuestionWord], lexical: LexicalCandidates,
-                 dense_rows: np.ndarray, query_vector: np.ndarray | None) -> Explanation:
+    def _explain(self, row: int, stages: "_Stages") -> Explanation:
+        query, words, lexical, query_vector = stages.query, stages.words, stages.lexical, stages.query_vector
         dense_value = None
         if query_vector is not None:
             dense_value = round(float(self._index.dense.scores_for(query_vector, np.array([row]))[0]), 6)
         lex_rank = np.flatnonzero(lexical.rows == row)
-        dense_rank = np.flatnonzero(dense_rows == row)
+        dense_rank = np.flatnonzero(stages.dense_rows == row)
         return Explanation(
             lexical_rank=int(lex_rank[0]) + 1 if len(lex_rank) else None,
             lexical_score=round(float(lexical.scores[row]), 6),
