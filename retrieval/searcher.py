@@ -83,6 +83,19 @@ class RecentVectors:
         return vector
 
 
+def check_encoder(encoder: Encoder, manifest: Mapping[str, Any], dimension: int) -> None:
+    """IndexNotFound, saying how to rebuild, unless questions are encoded the way the index's
+    passages were (same dimension, and the prefix the model expects before a question)."""
+    rebuild = "rebuild the index with `python -m indexer build` (or set PEERQA_MODEL to the index's model)"
+    if encoder.dimension != dimension:
+        raise IndexNotFound(f"the question encoder {encoder.name} gives {encoder.dimension} dimensions, the "
+                            f"index ({manifest.get('model')}) has {dimension}: {rebuild}")
+    recorded = manifest.get("query_prefix")
+    if recorded is not None and recorded != encoder.query_prefix:
+        raise IndexNotFound(f"the index's passages were embedded for questions prefixed {recorded!r}, the encoder "
+                            f"{encoder.name} puts {encoder.query_prefix!r}: {rebuild}")
+
+
 class Searcher:
     def __init__(self, index: IndexData, encoder: Encoder | None, settings: Settings,
                  synonyms: list[SynonymRule] | None = None) -> None:
@@ -105,9 +118,7 @@ class Searcher:
         index = load_index(index_dir or settings.index_dir)
         if encoder is None:
             encoder = encoder_for(settings, model=index.manifest["model"])
-        if encoder.dimension != index.dense.dimension:
-            raise IndexNotFound(f"encoder {encoder.name} gives {encoder.dimension} dimensions, "
-                                f"the index has {index.dense.dimension}: rebuild the index")
+        check_encoder(encoder, index.manifest, index.dense.dimension)
         return cls(index, encoder, settings, load_synonyms(settings.synonyms_file))
 
     def with_settings(self, **changes: Any) -> "Searcher":

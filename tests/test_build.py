@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import hashing_settings, write_doc
 
@@ -110,3 +111,39 @@ def test_passages_embedded_in_chunks_keep_their_order():
     chunked = embed_passages(encoder, texts, batch_size=8, progress=False)
     assert chunked.shape == (150, 64)
     assert (chunked == encoder.encode_passages(texts)).all()
+
+
+class CountingHashingEncoder(HashingEncoder):
+    """The hashing encoder, counting the passages it is asked to embed."""
+
+    def __init__(self) -> None:
+        super().__init__(256)
+        self.embedded: list[str] = []
+
+    def encode_passages(self, texts, progress: bool = False):
+        self.embedded.extend(texts)
+        return super().encode_passages(texts, progress)
+
+
+def test_a_rebuild_embeds_only_new_or_changed_passages(small_corpus: Path, isolated_data: Path):
+    settings = hashing_settings(isolated_data, small_corpus)
+    first = CountingHashingEncoder()
+    manifest = build_index(small_corpus, settings.index_dir, settings, first, progress=False)
+    assert len(first.embedded) == manifest["passages"]
+    write_doc(small_corpus, "ny", "Ny", "Et helt nyt dokument om frivillige peers i kommunen.\n")
+    second = CountingHashingEncoder()
+    build_index(small_corpus, settings.index_dir, settings, second, progress=False)
+    assert second.embedded == ["Et helt nyt dokument om frivillige peers i kommunen."]
+    searcher = Searcher.open(settings, encoder=HashingEncoder(256))
+    fresh = HashingEncoder(256).encode_passages([p.text for p in searcher.passages()])
+    stored = load_index(settings.index_dir).dense
+    assert np.allclose(stored.scores_for(fresh[0], np.arange(len(fresh))), fresh @ fresh[0])
+
+
+def test_without_the_cache_every_passage_is_embedded(small_corpus: Path, isolated_data: Path):
+    settings = hashing_settings(isolated_data, small_corpus, embedding_cache=False)
+    build_index(small_corpus, settings.index_dir, settings, HashingEncoder(256), progress=False)
+    again = CountingHashingEncoder()
+    manifest = build_index(small_corpus, settings.index_dir, settings, again, progress=False)
+    assert len(again.embedded) == manifest["passages"]
+    assert not (isolated_data / "embeddings.sqlite3").exists()
