@@ -1,7 +1,8 @@
 """Where the rankings come from: the retrieval core in this process, or a running service over HTTP.
 
 Both answer ``search(question, k, retriever)`` with the returned ids (passage ids, or BEIR ids),
-the retriever's scores of them, their texts and the abstain flag. Neither ranks anything itself:
+the retriever's scores of them, their texts, the abstain flag and the top hit's highlights (for
+``eval.highlights``). Neither ranks anything itself:
 the core is ``Searcher.search`` (scores: ``Hit.score``), the service is ``GET /api/search``
 (scores: each result's ``score``), which returns at most ``indexer.settings.MAX_RESULTS``.
 """
@@ -32,6 +33,7 @@ class Answer:
     texts: tuple[str, ...]
     abstain: bool
     latency_ms: float  # the search as the harness measured it, encoding of the question included
+    highlights: tuple[tuple[int, int], ...] = ()  # the top hit's highlighted spans of texts[0] (start, end)
 
 
 class Backend(Protocol):
@@ -114,8 +116,9 @@ class InProcessBackend:
         if self.cache is not None and self.uses_encoder.get(retriever) and self.cache.encodings == before:
             latency += self.cache.cost_ms(question)
         ids = tuple(h.passage.id if self.ids == "passage" else h.passage.doc_id for h in result.hits)
+        top = tuple((int(s), int(e)) for s, e in result.hits[0].highlights) if result.hits else ()
         return Answer(ids, tuple(h.score for h in result.hits), tuple(h.passage.text for h in result.hits),
-                      result.abstain, latency)
+                      result.abstain, latency, top)
 
     def describe(self) -> dict:
         paths = {"host", "port", "index_dir", "data_dir", "corpus_dir"}
@@ -168,8 +171,9 @@ class ApiBackend:
                                f"{body.get('detail', body)}")
         results = body.get("results", [])
         ids = tuple(r["passage_id"] if self.ids == "passage" else r["doc"]["id"] for r in results)
+        top = tuple((int(h["start"]), int(h["end"])) for h in (results[0].get("highlights") or [])) if results else ()
         return Answer(ids, tuple(float(r["score"]) for r in results), tuple(r.get("text", "") for r in results),
-                      bool(body.get("abstain")), latency)
+                      bool(body.get("abstain")), latency, top)
 
     def health(self) -> dict:
         status, body = self._get("/healthz")

@@ -20,12 +20,13 @@ from eval.compare import TESTS
 from eval.harness import Evaluation, Options, cutoff, evaluate, metric_names
 from eval.metrics import MetricError, parse_metric
 from eval.questions import DatasetError
-from eval.report import build_report, now, write_outputs
+from eval.report import build_report, highlight_summary, now, write_outputs
 from indexer.encoder import EncoderError
 from indexer.settings import MAX_RESULTS, RETRIEVERS, Settings, settings_for_command
 from indexer.store import IndexNotFound
 
-EXTRA_MINIMUMS = ("unanswerable_flagged",)
+EXTRA_MINIMUMS = ("unanswerable_flagged", "highlight_accuracy")
+SPAN_ONLY_MINIMUMS = ("highlight_accuracy",)  # BEIR folders have no evidence spans to judge highlights by
 DEFAULT_DEPTH = 100
 
 
@@ -50,7 +51,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     run.add_argument("--min", dest="minimums", action="extend", nargs="+", default=[],
                      metavar="[RETRIEVER:]METRIC=VALUE",
                      help="fail (exit 1) when a metric is below VALUE, for every retriever or the one named, "
-                          "e.g. --min ndcg@10=0.8 hybrid:success@1=0.7")
+                          "e.g. --min ndcg@10=0.8 hybrid:success@1=0.7 (span files also: "
+                          "hybrid:highlight_accuracy=0.9)")
     run.add_argument("--runs-dir", type=Path, default=None,
                      help="write the TREC runs and qrels.trec here instead of --out (they can be large)")
     run.add_argument("--api", metavar="URL", help="measure a running service over HTTP instead of in-process")
@@ -78,8 +80,12 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     return parser
 
 
-def parse_minimums(specs: list[str], retrievers: list[str], k: int) -> list[tuple[str | None, str, float]]:
-    """``[RETRIEVER:]METRIC=VALUE`` → ``(retriever or None, metric, value)``; UsageError when invalid."""
+def parse_minimums(specs: list[str], retrievers: list[str], k: int,
+                   spans: bool = True) -> list[tuple[str | None, str, float]]:
+    """``[RETRIEVER:]METRIC=VALUE`` → ``(retriever or None, metric, value)``; UsageError when invalid.
+
+    ``spans``: the dataset is an evidence-span file (False for a BEIR folder, which has no highlight figure).
+    """
     allowed = [*metric_names(k), *EXTRA_MINIMUMS]
     out = []
     for spec in specs:
@@ -97,6 +103,9 @@ def parse_minimums(specs: list[str], retrievers: list[str], k: int) -> list[tupl
             except MetricError:
                 reason = "is not a metric"
             raise UsageError(f"--min {spec!r}: {metric!r} {reason}; use one of {', '.join(allowed)}")
+        if metric in SPAN_ONLY_MINIMUMS and not spans:
+            raise UsageError(f"--min {spec!r}: {metric} is measured on evidence-span question files only; "
+                             f"a BEIR folder has no evidence spans to judge the highlights by")
         if retriever and retriever not in retrievers:
             raise UsageError(f"--min {spec!r}: retriever {retriever!r} is not in --retrievers {','.join(retrievers)}")
         out.append((retriever or None, metric, minimum))
@@ -104,14 +113,16 @@ def parse_minimums(specs: list[str], retrievers: list[str], k: int) -> list[tupl
 
 
 def check_minimums(evaluation: Evaluation, minimums) -> list[dict]:
+    """One check per threshold and retriever. A metric the run does not report is skipped; one it reports
+    without a value (``highlight_accuracy`` when no question has a hit at rank 1) fails."""
     checks = []
     for retriever, metric, minimum in minimums:
         for name in [retriever] if retriever else list(evaluation.results):
-            value = evaluation.results[name].get(metric)
-            if value is None:
+            if metric not in evaluation.results[name]:
                 continue
+            value = evaluation.results[name][metric]
             checks.append({"retriever": name, "metric": metric, "value": value, "minimum": minimum,
-                           "passed": value >= minimum})
+                           "passed": value is not None and value >= minimum})
     return checks
 
 
@@ -180,7 +191,7 @@ def _run(args: argparse.Namespace, settings: Settings, command: str) -> int:
         raise UsageError("--limit must be at least 1")
     if args.sample is not None and args.sample < 1:
         raise UsageError("--sample must be at least 1")
-    minimums = parse_minimums(args.minimums, retrievers, args.k)
+    minimums = parse_minimums(args.minimums, retrievers, args.k, spans=not args.dataset.is_dir())
     dataset_name = args.dataset.resolve().name if args.dataset.is_dir() else args.dataset.stem
     out = args.out or settings.data_dir / "eval" / dataset_name
     if depth_note:
@@ -200,7 +211,8 @@ def _run(args: argparse.Namespace, settings: Settings, command: str) -> int:
     _summary(evaluation, args.dataset, out, files, time.perf_counter() - clock)
     failed = [c for c in checks if not c["passed"]]
     for c in failed:
-        print(f"FAIL {c['retriever']} {c['metric']} = {c['value']:.4f} < {c['minimum']}", file=sys.stderr)
+        value = "none (no question counted)" if c["value"] is None else f"{c['value']:.4f}"
+        print(f"FAIL {c['retriever']} {c['metric']} = {value} < {c['minimum']}", file=sys.stderr)
     if not evaluation.verification.get("agree", False):
         print(f"error: a cross-check failed (the rank rule, or the TREC runs read back: "
               f"{evaluation.verification}); this is a bug in the harness", file=sys.stderr)
@@ -222,4 +234,7 @@ def _summary(evaluation: Evaluation, dataset: Path, out: Path, files: list[Path]
         if evaluation.kind == "spans" and "unanswerable_flagged" in r:
             print(f"Unanswerable flagged: {r['unanswerable_flagged']:.3f} ({evaluation.dataset['unanswerable']} "
                   f"questions); answerable flagged: {r['abstain_rate']:.3f}")
-        print(f"Success@1: {r['success@1']:.3f}  Success@5: {r['success@5']:.3f}  MRR@10: {r['mrr@10']:.3f}")
+        line = f"Success@1: {r['success@1']:.3f}  Success@5: {r['success@5']:.3f}  MRR@10: {r['mrr@10']:.3f}"
+        if evaluation.kind == "spans" and "highlight_accuracy" in r:
+            line += f"  Highlight accuracy: {highlight_summary(r)}"
+        print(line)

@@ -8,6 +8,9 @@ Two kinds of dataset:
 Every metric is computed by ranx (``eval.metrics``) on the rankings exactly as the retrievers
 returned them. Each search asks for ``depth`` results (``--depth``, at least max(k, 10)): the
 metrics use their cut-offs, the TREC runs keep the whole depth with the retrievers' scores.
+On span files the harness also judges the rank-1 passage's highlights against the evidence
+(``eval.highlights``: ``highlight_accuracy`` over ``highlight_questions``); BEIR folders have no
+evidence spans, so no highlight figure.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from eval.backends import ApiBackend, Backend, BackendError, InProcessBackend, Q
 from eval.beir import BeirDataset, load_beir
 from eval.beir_index import stale_reason as beir_stale_reason
 from eval.beir_index import temporary_index
+from eval.highlights import Judgment, judge_run
+from eval.highlights import accuracy as highlight_accuracy
 from eval.metrics import first_relevant_rank, latency_summary, ranx_version, score_run
 from eval.questions import DatasetError, QuestionSet, load_questions
 from eval.runner import RetrieverRun, run_retriever, threads_limited
@@ -85,6 +90,8 @@ class Evaluation:
     timing: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     questions: dict[str, str] = field(default_factory=dict)  # expected answer shown for misses (spans)
+    highlights: dict[str, dict[str, Judgment]] = field(default_factory=dict)  # spans: retriever →
+    # question id → the judged highlight of its rank-1 passage, for the questions with a hit at rank 1
 
     def first_rank(self, retriever: str, qid: str) -> int | None:
         """Rank of the first relevant result within the metrics' deepest cut-off, max(k, 10)."""
@@ -280,7 +287,9 @@ def _evaluate_spans(path: Path, settings: Settings, options: Options) -> Evaluat
                             dict(queries), qrels, runs, rankings, scores, backend=backend_info, timing=timing,
                             notes=notes, questions={q.id: " | ".join(q.evidence) for q in answerable})
     for name, run in runs.items():
-        evaluation.results[name] = {"abstain_rate": span_eval.abstain_rate(run)}
+        evaluation.highlights[name] = judge_run(answerable, run)
+        evaluation.results[name] = {**highlight_accuracy(evaluation.highlights[name]),
+                                    "abstain_rate": span_eval.abstain_rate(run)}
         if name in flagged:
             evaluation.results[name]["unanswerable_flagged"] = flagged[name]
     _check_rank_rule(evaluation, answerable)

@@ -15,11 +15,31 @@ from eval.harness import Evaluation, cutoff
 from eval.plot import plot_comparison
 
 LATENCY = ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_mean_ms")
+HIGHLIGHT = "highlight_accuracy"  # span files only (eval.highlights)
 LABELS = {"ndcg": "nDCG", "recall": "Recall", "mrr": "MRR", "map": "MAP", "success": "Success",
           "latency_p50_ms": "p50 ms", "latency_p95_ms": "p95 ms", "latency_p99_ms": "p99 ms",
-          "latency_mean_ms": "mean ms"}
+          "latency_mean_ms": "mean ms", HIGHLIGHT: "Highlight acc. (n)"}
+HIGHLIGHT_DEFINITION = (
+    "of the questions whose rank-1 passage answers under the hit rule (highlight_questions), the share "
+    "whose highlighted spans share at least one whole word (a run of \\w characters) with the evidence "
+    "located in that passage: the whole evidence span where the normalised passage contains it, otherwise "
+    "its longest common substring with the passage, mapped back to raw offsets; no highlight counts as "
+    "wrong; null when no question counts (eval/highlights.py)")
 MAX_MISSES_SHOWN = 50
 PLOT = "comparison.png"
+
+
+def highlight_summary(result: dict) -> str:
+    """``0.875 (of 24 rank-1 hits)``, or ``— (no rank-1 hit)``: the console's highlight figure."""
+    n = result["highlight_questions"]
+    if result[HIGHLIGHT] is None:
+        return "— (no rank-1 hit)"
+    return f"{result[HIGHLIGHT]:.3f} (of {n} rank-1 hit{'' if n == 1 else 's'})"
+
+
+def _columns(evaluation: Evaluation) -> list[str]:
+    """The quality columns of the results table: the metrics, and highlight accuracy on span files."""
+    return [*evaluation.metrics, *([HIGHLIGHT] if evaluation.kind == "spans" else [])]
 
 
 def label(metric: str) -> str:
@@ -74,9 +94,10 @@ def build_report(evaluation: Evaluation, command: str, started: datetime, checks
             "latency": "wall time per search of `depth` results measured by the harness, in ms",
             "trec_runs": "`depth` results per query with the retriever's scores; a tied score is written 1e-9 "
                          "below the one ranked before it, so every tool reads the ranking as evaluated",
+            **({HIGHLIGHT: HIGHLIGHT_DEFINITION} if evaluation.kind == "spans" else {}),
         },
         "retrievers": evaluation.results,
-        "best": {m: best_of(evaluation, m) for m in [*evaluation.metrics, *LATENCY]},
+        "best": {m: best_of(evaluation, m) for m in [*_columns(evaluation), *LATENCY]},
         "significance": evaluation.significance,
         "verification": evaluation.verification,
         "backend": evaluation.backend,
@@ -89,7 +110,7 @@ def build_report(evaluation: Evaluation, command: str, started: datetime, checks
 
 
 def best_of(evaluation: Evaluation, metric: str) -> list[str]:
-    values = {name: r[metric] for name, r in evaluation.results.items() if metric in r}
+    values = {name: r[metric] for name, r in evaluation.results.items() if r.get(metric) is not None}
     if not values:
         return []
     target = min(values.values()) if metric in LATENCY else max(values.values())
@@ -131,7 +152,9 @@ def write_outputs(evaluation: Evaluation, out: Path, report: dict, runs_dir: Pat
 
 
 def _write_per_query(path: Path, evaluation: Evaluation) -> None:
-    columns = ["query_id", "retriever", "first_relevant_rank", *evaluation.metrics, "latency_ms", "abstain"]
+    spans = evaluation.kind == "spans"
+    columns = ["query_id", "retriever", "first_relevant_rank", *evaluation.metrics, "latency_ms", "abstain",
+               *(["highlight"] if spans else [])]  # 1/0: highlight right/wrong; empty: no hit at rank 1
     with path.open("w", encoding="utf-8") as handle:
         handle.write("\t".join(columns) + "\n")
         for name, run in evaluation.runs.items():
@@ -141,11 +164,16 @@ def _write_per_query(path: Path, evaluation: Evaluation) -> None:
                 cells = [qid, name, "" if rank is None else str(rank),
                          *(f"{evaluation.per_query[name][m][qid]:.6g}" for m in evaluation.metrics),
                          f"{result.latency_ms:.2f}" if result else "", str(bool(result and result.abstain)).lower()]
+                if spans:
+                    judgment = evaluation.highlights.get(name, {}).get(qid)
+                    cells.append("" if judgment is None else str(int(judgment.correct)))
                 handle.write("\t".join(cells) + "\n")
 
 
 def _cell(evaluation: Evaluation, report: dict, name: str, metric: str) -> str:
     value = evaluation.results[name][metric]
+    if value is None:
+        return "—" + (f" ({evaluation.results[name]['highlight_questions']})" if metric == HIGHLIGHT else "")
     text = f"{value:.1f}" if metric in LATENCY else f"{value:.3f}"
     if name in report["best"].get(metric, []) and len(evaluation.results) > 1:
         text = f"**{text}**"
@@ -153,6 +181,8 @@ def _cell(evaluation: Evaluation, report: dict, name: str, metric: str) -> str:
     if test and test["significant"]:
         reference = evaluation.results[evaluation.reference][metric]
         text += " ▲" if value > reference else " ▼"
+    if metric == HIGHLIGHT:
+        text += f" ({evaluation.results[name]['highlight_questions']})"
     return text
 
 
@@ -182,7 +212,7 @@ def markdown(evaluation: Evaluation, report: dict) -> str:
              f"- Judgments: {evaluation.judgments}",
              f"- Backend: {_backend_line(evaluation.backend)}", ""]
     lines += ["## Results", ""]
-    columns = [*evaluation.metrics, *LATENCY]
+    columns = [*_columns(evaluation), *LATENCY]
     lines.append("| retriever | " + " | ".join(label(c) for c in columns) + " |")
     lines.append("|---|" + "---:|" * len(columns))
     for name in evaluation.results:
@@ -196,6 +226,12 @@ def markdown(evaluation: Evaluation, report: dict) -> str:
                   f"nDCG uses linear gain (ranx `ndcg`, trec_eval `ndcg_cut`); Success@k is the hit rate; "
                   f"latency is the wall time per search of {evaluation.depth} results (`--depth`) measured by the "
                   f"harness.", ""]
+    if evaluation.kind == "spans":
+        lines[-1:-1] = ["", "Highlight acc. (n): of the n questions whose rank-1 passage answers (the Success@1 hits), "
+                            "the share whose highlighted sentence(s) share at least one whole word with the evidence "
+                            "located in that passage; a passage with no highlight counts as wrong (see "
+                            "*Highlight misses* and docs/evaluation.md). Each retriever is judged on its own rank-1 "
+                            "hits, so this column has no significance test."]
     if sig.get("comparisons"):
         lines += [f"### p-values against `{evaluation.reference}`", "",
                   "| retriever | " + " | ".join(label(m) for m in evaluation.metrics) + " |",
@@ -221,17 +257,22 @@ def markdown(evaluation: Evaluation, report: dict) -> str:
         lines += ["## Thresholds (--min)", "", "| retriever | metric | value | minimum | result |",
                   "|---|---|---:|---:|---|"]
         for c in report["checks"]:
-            lines.append(f"| {c['retriever']} | {c['metric']} | {c['value']:.4f} | {c['minimum']} | "
+            value = "—" if c["value"] is None else f"{c['value']:.4f}"
+            lines.append(f"| {c['retriever']} | {c['metric']} | {value} | {c['minimum']} | "
                          f"{'pass' if c['passed'] else '**FAIL**'} |")
         lines.append("")
     if evaluation.notes:
         lines += ["## Notes", "", *[f"- {n}" for n in evaluation.notes], ""]
     lines += _index_and_timing(evaluation)
     lines += _misses(evaluation)
+    if evaluation.kind == "spans":
+        lines += _highlight_misses(evaluation)
     files = report["files"]
     where = "" if "/" not in files["qrels"] else f" (in `{files['qrels'].rsplit('/', 1)[0]}`, not beside this report)"
     lines += ["## Files", "",
-              "- `report.json`: everything above, machine-readable; `per_query.tsv`: every metric per query.",
+              "- `report.json`: everything above, machine-readable; `per_query.tsv`: every metric per query"
+              + (" (and `highlight`: 1/0 whether the rank-1 highlight is right, empty without a rank-1 hit)."
+                 if evaluation.kind == "spans" else "."),
               f"- `NAME.trec`: one TREC run per retriever, up to {evaluation.depth} results per query with the "
               f"retriever's own scores; `qrels.trec`: the judgments used{where}. A score that ties with the one ranked "
               f"before it is written 1e-9 lower, so every tool reads the rankings as evaluated. Recompute with e.g. "
@@ -312,6 +353,28 @@ def _misses(evaluation: Evaluation) -> list[str]:
                          f"{_md(returned)} |")
         if len(missed) > MAX_MISSES_SHOWN:
             lines.append(f"| … | | {len(missed) - MAX_MISSES_SHOWN} more in `per_query.tsv` | | |")
+        lines.append("")
+    return lines
+
+
+def _highlight_misses(evaluation: Evaluation) -> list[str]:
+    lines = ["## Highlight misses", "",
+             "Questions whose rank-1 passage answers but whose highlight shares no word with the evidence located "
+             "in that passage (or that have no highlight). *Highlighted*: the highlighted text; *evidence in the "
+             "passage*: where the evidence lies in that same passage. Column `highlight` of `per_query.tsv` has "
+             "every question (1 right, 0 wrong, empty: no hit at rank 1).", ""]
+    for name, judgments in evaluation.highlights.items():
+        missed = [(qid, j) for qid, j in judgments.items() if not j.correct]
+        lines += [f"### {name}: {len(missed)} of {len(judgments)}", ""]
+        if not missed:
+            continue
+        lines += ["| query | question | highlighted | evidence in the passage |", "|---|---|---|---|"]
+        for qid, j in missed[:MAX_MISSES_SHOWN]:
+            marked = " … ".join(_md(t, 200) for t in j.highlighted_text()) or "— (no highlight)"
+            evidence = " … ".join(_md(t, 200) for t in j.evidence_text())
+            lines.append(f"| {qid} | {_md(evaluation.queries[qid])} | {marked} | {evidence} |")
+        if len(missed) > MAX_MISSES_SHOWN:
+            lines.append(f"| … | {len(missed) - MAX_MISSES_SHOWN} more in `per_query.tsv` | | |")
         lines.append("")
     return lines
 

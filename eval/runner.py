@@ -21,6 +21,7 @@ class QueryRun:
     texts: tuple[str, ...]
     abstain: bool
     latency_ms: float  # wall time of the search as the harness measured it (see QueryVectorCache)
+    highlights: tuple[tuple[int, int], ...] = ()  # the top hit's highlighted spans of texts[0]
 
 
 @dataclass
@@ -78,6 +79,7 @@ def run_retriever(backend: Backend, queries: Sequence[tuple[str, str]], retrieve
     desc = f"{label or 'queries'} ({retriever})"
     for qid, text in tqdm(queries, desc=desc, disable=not progress, unit="q", mininterval=1.0):
         answer: Answer = backend.search(text, depth, retriever)
-        run.queries[qid] = QueryRun(answer.ids, answer.scores, answer.texts, answer.abstain, answer.latency_ms)
+        run.queries[qid] = QueryRun(answer.ids, answer.scores, answer.texts, answer.abstain, answer.latency_ms,
+                                   answer.highlights)
     run.seconds = time.perf_counter() - started
     return run

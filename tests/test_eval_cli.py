@@ -49,6 +49,7 @@ def test_a_beir_run_writes_every_file(beir_report):
         assert set(METRICS) <= set(values)
         assert {"latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "latency_mean_ms"} <= set(values)
         assert values["queries"] == 7  # q8 has only a 0 judgment, "extra" none
+        assert "highlight_accuracy" not in values  # BEIR folders have no evidence spans
         assert 0 < values["latency_p50_ms"] <= values["latency_p95_ms"] <= values["latency_p99_ms"]
     assert report["dataset"]["unjudged_queries"] == 1
     assert report["depth"] == 100
@@ -225,6 +226,7 @@ def test_span_file_default_run_keeps_the_summary_at_the_end(corpus_searcher, iso
     lines = capsys.readouterr().out.strip().splitlines()
     last = lines[-6:]
     assert last[-1].startswith("Success@1: ") and "Success@5: " in last[-1] and "MRR@10: " in last[-1]
+    assert "Highlight accuracy: " in last[-1]
     assert any(line.startswith("Unanswerable flagged: ") and "answerable flagged: " in line for line in last)
     assert any(line.startswith("hybrid: 32 questions") for line in last)
     out = isolated_data / "eval" / "dev-questions"  # the default --out: var/eval/<dataset name>
@@ -261,6 +263,10 @@ def test_span_file_compares_all_retrievers(corpus_searcher, tmp_path, capsys):
             assert {len(ids) for ids in runs.values()} == {min(100, passages)}
     stdout = capsys.readouterr().out
     assert stdout.count("Success@1: ") == 3
+    for values in report["retrievers"].values():  # judged on exactly the Success@1 hits
+        assert values["highlight_questions"] == round(values["success@1"] * 32)
+        assert values["highlight_accuracy"] is None or 0 <= values["highlight_accuracy"] <= 1
+    assert "## Highlight misses" in (out / "report.md").read_text(encoding="utf-8")
 
 
 def test_a_seeded_sample_is_reproducible_and_flagged(tmp_path, hashing_model):

@@ -57,6 +57,17 @@ def _slow_answers(passage: str, evidence: str) -> bool:
     return lcs >= 0.6 * len(e) or (len(p) >= 40 and lcs >= 0.9 * len(p))
 
 
+def test_the_longest_common_match_is_where_the_substring_is():
+    rng = random.Random(3)
+    for _ in range(300):
+        a = "".join(rng.choice("abc ") for _ in range(rng.randint(0, 30)))
+        b = "".join(rng.choice("abc ") for _ in range(rng.randint(0, 30)))
+        start_a, start_b, size = hit_rule.longest_common_match(a, b)
+        assert a[start_a:start_a + size] == b[start_b:start_b + size]
+        assert size == hit_rule.longest_common_substring(a, b)
+        assert not any(a[i:i + size + 1] in b for i in range(len(a) - size))  # none longer
+
+
 def test_the_hit_rule_shortcut_never_changes_an_answer():
     rng = random.Random(5)
     alphabet = "ab c’"
@@ -114,6 +125,9 @@ def test_the_backend_carries_the_searchers_scores(tmp_path):
         assert answer.ids == tuple(h.passage.id for h in hits)
         assert answer.scores == tuple(h.score for h in hits)
         assert answer.ids and len(set(answer.ids)) == len(answer.ids)
+        assert answer.highlights == tuple(hits[0].highlights)  # the top hit's, for highlight accuracy
+        run = run_retriever(backend, [("q3", "Hvad laver en hund i parken?")], retriever, 100, progress=False)
+        assert run.queries["q3"].highlights == answer.highlights and run.queries["q3"].ids == answer.ids
 
 
 def _run_of(ranking: list[tuple[str, str]]) -> RetrieverRun:
