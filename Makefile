@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-dev browser-deps run index test test-fast eval bench clean architecture
+.PHONY: install install-dev browser-deps run index test test-fast eval bench bench-latency clean architecture
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -60,6 +60,10 @@ eval: index
 bench: install
 	$(PY) -m eval run ../shared/eval/external/danish-squad-dev --retrievers lexical,dense,hybrid \
 		--out docs/benchmarks/danish-squad-dev --runs-dir var/eval/danish-squad-dev-runs
+
+# Uncached search over HTTP against the encoder alone (target: p50 ≤ 1.3 × the encoder's p50).
+bench-latency: index
+	$(PY) benchmarks/http_latency.py
 
 # The import graph in docs/architecture.md, regenerated from the code; also lists imports that break the layers.
 architecture:
