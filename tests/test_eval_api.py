@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from service_process import free_port, running_service
 from test_eval_beir import CORPUS, write_beir
 from test_eval_cli import DEV_QUESTIONS
 
@@ -24,41 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 QUALITY = ["ndcg@10", "recall@10", "mrr@10", "map@10", "success@1", "success@5"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
-def serving(index: Path):
-    """``python -m service`` on 127.0.0.1 and a free port, stopped afterwards."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port),
-                                "--index", str(index)], cwd=ROOT, env=dict(os.environ),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the service stopped: {process.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the service did not start within 120 s")
-            time.sleep(0.3)
+def serving(index: Path, log: Path):
+    """``python -m service`` on ``index``, with this process's environment."""
+    with running_service(index, os.environ, log) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
@@ -77,7 +44,7 @@ def test_beir_over_the_api_equals_in_process(tmp_path, hashing_model, capsys):
     local, remote = tmp_path / "local", tmp_path / "remote"
     assert main(["run", str(folder), "--index", str(index), "--retrievers", "lexical,dense,hybrid",
                  "--out", str(local), "--quiet"]) == 0
-    with serving(index) as url:
+    with serving(index, tmp_path / "service.log") as url:
         assert main(["run", str(folder), "--api", url, "--retrievers", "lexical,dense,hybrid",
                      "--out", str(remote), "--quiet"]) == 0
         # a service that serves another corpus is refused with a way out
@@ -99,7 +66,7 @@ def test_beir_over_the_api_equals_in_process(tmp_path, hashing_model, capsys):
 def test_span_questions_over_the_api(corpus_searcher, corpus_settings, tmp_path):
     local, remote = tmp_path / "local", tmp_path / "remote"
     assert main(["run", str(DEV_QUESTIONS), "--retrievers", "lexical,hybrid", "--out", str(local), "--quiet"]) == 0
-    with serving(corpus_settings.index_dir) as url:
+    with serving(corpus_settings.index_dir, tmp_path / "service.log") as url:
         assert main(["run", str(DEV_QUESTIONS), "--api", url, "--retrievers", "lexical,hybrid",
                      "--out", str(remote), "--quiet"]) == 0
     here, there = _report(local), _report(remote)

@@ -9,9 +9,6 @@ The service is a real ``python -m service`` process (the hashing encoder, ``PEER
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -21,6 +18,8 @@ from typing import Callable, Iterator
 
 import httpx
 import pytest
+from conftest import CORPUS, hashing_settings, write_doc
+from service_process import running_service
 
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder
@@ -28,8 +27,6 @@ from indexer.settings import Settings
 from indexer.store import load_index
 from retrieval.searcher import Searcher
 from service.state import SearcherHolder
-
-from conftest import CORPUS, ROOT, hashing_settings, write_doc
 
 START_TIMEOUT = 60.0  # seconds for the process to import, load the index and listen
 SWITCH_TIMEOUT = 10.0  # seconds for a published build to be served (the interval is 0.2 s)
@@ -71,10 +68,6 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str, interva
         time.sleep(interval)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -106,35 +99,11 @@ class RunningService:
 def service(tmp_path: Path, isolated_data: Path) -> Iterator[RunningService]:
     settings = hashing_settings(isolated_data, small_corpus(tmp_path / "corpus"))
     build_index(settings.corpus_dir, settings.index_dir, settings, HashingEncoder(256), progress=False)
-    port = free_port()
     env = {**os.environ, "PEERQA_MODEL": "hashing:256", "PEERQA_RELOAD_INTERVAL": "0.2", "HF_HUB_OFFLINE": "1",
            "PEERQA_DATA_DIR": str(isolated_data), "PEERQA_SYNONYMS_FILE": str(CORPUS / "synonyms.txt")}
     log = tmp_path / "service.log"
-    with log.open("wb") as output:  # a file, not a pipe: a full pipe would block the server
-        process = subprocess.Popen([sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port),
-                                    "--index", str(settings.index_dir)],
-                                   cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    running = RunningService(f"http://127.0.0.1:{port}", settings, log)
-
-    def listening() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"the service stopped: {log.read_text(errors='replace')[-3000:]}")
-        try:
-            return httpx.get(f"{running.url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        wait_until(listening, START_TIMEOUT, "the service did not answer /healthz", interval=0.1)
-        yield running
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
+    with running_service(settings.index_dir, env, log, START_TIMEOUT) as url:
+        yield RunningService(url, settings, log)
 
 @dataclass
 class RequestLoop:
