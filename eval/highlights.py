@@ -32,8 +32,8 @@ paired across retrievers and gets no significance test.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from eval.hit_rule import Span, answers, longest_common_match, normalise, normalise_with_offsets
 

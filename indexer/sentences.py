@@ -1,7 +1,10 @@
 """Danish-aware sentence boundaries, as character spans.
 
 Used by the passage splitter (never cut mid-sentence) and by answer highlighting.
-A line break is always a boundary (headings, list items); inside a line, a sentence ends at
+A line break is a boundary when the next line starts a block of its own (a blank line, a heading,
+a list item, a quote or table row) or follows a heading; a line that merely continues the one
+before (a wrapped paragraph, a list item's indented second line) is read on with it. Inside that
+text, a sentence ends at
 . ! ? followed by space and a capital letter, digit or quote, unless the dot belongs to a known
 abbreviation ("bl.a.", "fx.", "mio.", "d. 3. januar") or to a short ordinal ("den 50. Super Bowl").
 """
@@ -35,16 +38,35 @@ def _is_abbreviation(text: str, dot_pos: int) -> bool:
     return len(word) == 1 and word.isalpha()  # initials: "H. C. Andersen"
 
 
+_BLOCK_START = re.compile(r"\s*(?:[-*+>|#]|\d+[.)])(?:\s|$)|\s*$")
+
+
+def _continues(text: str, previous: tuple[int, int], start: int, end: int) -> bool:
+    """Whether the line ``text[start:end]`` continues the line ``previous`` (same block)."""
+    before = text[previous[0]:previous[1]]
+    if not before.strip() or before.lstrip().startswith("#"):
+        return False
+    return _BLOCK_START.match(text, start, end) is None
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Spans ``(s, e)`` of the sentences in ``text[start:end]``, trimmed of surrounding space."""
     end = len(text) if end is None else end
     spans: list[tuple[int, int]] = []
+    lines: list[tuple[int, int]] = []
     line_start = start
-    while line_start < end:
+    while line_start <= end:
         newline = text.find("\n", line_start, end)
         line_end = end if newline == -1 else newline
-        _split_line(text, line_start, line_end, spans)
+        if lines and _continues(text, lines[-1], line_start, line_end):
+            lines[-1] = (lines[-1][0], line_end)  # the block's text so far: its last line decides
+        else:
+            lines.append((line_start, line_end))
+        if newline == -1:
+            break
         line_start = line_end + 1
+    for block_start, block_end in lines:
+        _split_line(text, block_start, block_end, spans)
     return spans
 
 

@@ -120,12 +120,23 @@ class Settings(BaseSettings):
     absent_weight: float = Field(
         1.5, ge=0, description="A word the corpus never uses weighs this × the highest idf (scaled by its length).")
     highlight_ratio: float = Field(
-        0.8, ge=0, le=1, description="Highlight sentences scoring at least this share of the best sentence.")
+        0.5, ge=0, le=1, description="Highlight sentences scoring at least this share of the best sentence.")
     highlight_sentences: int = Field(2, ge=1, description="Most sentences highlighted in one passage.")
+    highlight_common_discount: float = Field(
+        1.0, ge=0, le=1, description="When choosing the sentence to highlight, a question word in a share of the "
+        "passage's sentences weighs (1 − this × that share): the passage's topic word names no one sentence.")
+    answer_shape_credit: float = Field(
+        0.2, ge=0, description="Added to a sentence's highlight score when it holds what the question asks for "
+        "(a date for \"hvornår\", a number for \"hvor mange\", a duration, a purpose).")
 
-    # Abstention: below this confidence (share of the question the best passage covers) the answer
-    # is flagged as uncertain. Calibrated with `python -m eval.calibrate` (docs/retrieval.md).
-    abstain_threshold: float = Field(0.475, ge=0, le=1, description="Below this confidence, abstain: true.")
+    # Abstention: the confidence is the probability that the first passage answers, from the
+    # model that `python -m eval.calibrate` fits and stores (docs/calibration.md); without a
+    # model that fits the index, it is the share of the question the best passage covers.
+    confidence_model: Path | None = Field(
+        Path("corpus/confidence.json"), description="The fitted confidence model (JSON from `python -m eval.calibrate`).")
+    abstain_threshold: float | None = Field(
+        None, ge=0, le=1, description="Below this confidence, abstain: true. Unset: the threshold stored with the "
+        "confidence model, or 0.475 word coverage when no model fits the index.")
 
     # Query-time caches
     query_vector_cache: int = Field(10_000, ge=0, description="Recent question embeddings kept (0: none).")
@@ -219,7 +230,7 @@ def settings_markdown() -> str:
     ]
     for name, info in Settings.model_fields.items():
         default = info.default
-        shown = "(by model name)" if default is None else str(default)
+        shown = "(unset)" if default is None else str(default)
         marked = "yes" if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("index") else ""
         description = (info.description or "").replace("|", "\\|")
         lines.append(f"| `PEERQA_{name.upper()}` | `{shown}` | {marked} | {description} |")

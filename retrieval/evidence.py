@@ -16,6 +16,7 @@ from indexer.analysis import char_ngrams, grams, stem, tokenize
 from indexer.lexical import LexicalIndex
 from indexer.sentences import answer_sentence_spans
 from indexer.settings import Settings
+from retrieval.answer_type import AnswerType, has_answer_shape
 from retrieval.query import LexicalQuery
 
 
@@ -32,6 +33,8 @@ class EvidenceRules:
     absent_weight: float
     highlight_ratio: float
     highlight_sentences: int
+    highlight_common_discount: float
+    answer_shape_credit: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "EvidenceRules":
@@ -92,6 +95,7 @@ class Sentence:
     start: int
     end: int
     terms: TextTerms
+    text: str
 
 
 class PassageTerms:
@@ -112,7 +116,7 @@ class PassageTerms:
         """The answer-bearing sentences of a passage (headings are context, not answers)."""
         if row not in self._sentences:
             text = self._texts[row]
-            self._sentences[row] = [Sentence(s, e, text_terms(text[s:e], self._index))
+            self._sentences[row] = [Sentence(s, e, text_terms(text[s:e], self._index), text[s:e])
                                     for s, e in answer_sentence_spans(text)]
         return self._sentences[row]
 
@@ -157,22 +161,63 @@ def discriminative_words(words: list[QuestionWord], query: LexicalQuery, candida
     return reweighted
 
 
-def best_sentences(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],
-                   rules: EvidenceRules = DEFAULT_RULES) -> tuple[float, list[tuple[int, int]]]:
-    """How well the passage's best sentence answers (0–1), and the offsets of the sentence(s) to
-    highlight (at most ``rules.highlight_sentences``, those within ``rules.highlight_ratio`` of the
-    best; none when nothing matches).
-
-    Two neighbouring sentences together also count, at ``rules.window_credit``: an answer often
-    spans a sentence and the one that names its subject."""
-    scored = [(coverage(words, query, s.terms, rules=rules), s.start, s.end) for s in sentences]
-    best = max((score for score, _, _ in scored), default=0.0)
+def sentence_coverage(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],
+                      rules: EvidenceRules = DEFAULT_RULES) -> float:
+    """How well the passage's best sentence, or pair of neighbouring sentences (at
+    ``rules.window_credit``), covers the question (0–1)."""
+    best = max((coverage(words, query, s.terms, rules=rules) for s in sentences), default=0.0)
     for a, b in zip(sentences, sentences[1:]):
         pair = TextTerms(a.terms.stems | b.terms.stems, a.terms.grams | b.terms.grams)
         best = max(best, rules.window_credit * coverage(words, query, pair, rules=rules))
-    scored = [item for item in scored if item[0] > 0]
-    if not scored:
+    return best
+
+
+def best_sentences(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],
+                   rules: EvidenceRules = DEFAULT_RULES,
+                   kind: AnswerType | None = None) -> tuple[float, list[tuple[int, int]]]:
+    """How well the passage's best sentence answers (0–1), and the offsets of the sentence(s) to
+    highlight (none when nothing matches).
+
+    The score is ``sentence_coverage`` (two neighbouring sentences together count too: an answer
+    often spans a sentence and the one that names its subject); the highlight is chosen by
+    ``highlight_scores``."""
+    best = sentence_coverage(words, query, sentences, rules)
+    if best <= 0:
         return best, []
-    top = max(score for score, _, _ in scored)
-    chosen = sorted(sorted(scored, key=lambda item: -item[0])[:rules.highlight_sentences], key=lambda item: item[1])
-    return best, [(start, end) for score, start, end in chosen if score >= rules.highlight_ratio * top]
+    return best, choose_highlights(sentences, highlight_scores(words, query, sentences, rules, kind), rules)
+
+
+_TIE_BREAK = 1e-3
+
+
+def highlight_scores(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],
+                     rules: EvidenceRules = DEFAULT_RULES, kind: AnswerType | None = None) -> list[float]:
+    """How strongly each sentence of one passage answers, to choose the highlight.
+
+    The question's words are weighed by how well they tell the passage's sentences apart: a word
+    in a share of them (the passage's topic, "MB-forløbet" in every sentence about it) falls by
+    ``rules.highlight_common_discount`` × that share, so the sentence with the words the question
+    *asks* about ("formålet") wins. A sentence holding the kind of answer the question wants
+    (``answer_type``: a date, a number, a duration, a purpose) gains ``rules.answer_shape_credit``.
+    Plain coverage breaks ties (and decides alone when every word is in every sentence)."""
+    if not sentences:
+        return []
+    covers = [[coverage([w], query, s.terms, rules=rules) for w in words] for s in sentences]
+    weights = [w.idf * (1 - rules.highlight_common_discount * sum(c[i] > 0 for c in covers) / len(sentences))
+               for i, w in enumerate(words)]
+    total, plain_total = sum(weights) or 1.0, sum(w.idf for w in words) or 1.0
+    return [sum(weight * c for weight, c in zip(weights, cover)) / total
+            + _TIE_BREAK * sum(w.idf * c for w, c in zip(words, cover)) / plain_total
+            + rules.answer_shape_credit * has_answer_shape(sentence.text, kind)
+            for sentence, cover in zip(sentences, covers)]
+
+
+def choose_highlights(sentences: list[Sentence], scores: list[float], rules: EvidenceRules) -> list[tuple[int, int]]:
+    """The best sentence, and up to ``rules.highlight_sentences`` in all that score at least
+    ``rules.highlight_ratio`` of it, in reading order; none when no sentence scores."""
+    ranked = sorted(range(len(sentences)), key=lambda i: -scores[i])
+    if not ranked or scores[ranked[0]] <= 0:
+        return []
+    top = scores[ranked[0]]
+    chosen = [i for i in ranked[:rules.highlight_sentences] if scores[i] >= rules.highlight_ratio * top]
+    return [(sentences[i].start, sentences[i].end) for i in sorted(chosen)]

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from indexer.documents import Document
 from indexer.passages import Passage
 from indexer.settings import Retriever
+from retrieval.confidence import ConfidenceFeatures
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class SearchResult:
     confidence: float
     hits: list[Hit] = field(default_factory=list)
     expanded_terms: list[str] = field(default_factory=list)
+    confidence_features: ConfidenceFeatures | None = None  # what the confidence model read (not in the JSON)
 
     def to_json(self, index_version: str = "") -> dict:
         """The result as the API's search response (``service.schemas.SearchResponse`` documents

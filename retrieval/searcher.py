@@ -24,8 +24,16 @@ from indexer.encoder import Encoder, encoder_for
 from indexer.passages import Passage
 from indexer.settings import RETRIEVERS, Retriever, Settings
 from indexer.store import IndexData, IndexNotFound, dedup_key, load_index
+from retrieval.answer_type import answer_type
 from retrieval.candidates import LexicalCandidates, dense_candidates, lexical_candidates
-from retrieval.confidence import answer_confidence, should_abstain
+from retrieval.confidence import (
+    COVERAGE_THRESHOLD,
+    ConfidenceFeatures,
+    confidence_features,
+    load_confidence_model,
+    should_abstain,
+    word_coverage,
+)
 from retrieval.distinct import distinct_positions
 from retrieval.evidence import EvidenceRules, PassageTerms, QuestionWord, coverage, question_words
 from retrieval.fusion import Fused, fuse_candidates
@@ -111,6 +119,7 @@ class Searcher:
             self._by_document.setdefault(passage.doc_id, []).append(passage)
         self._vectors = RecentVectors(encoder, settings.query_vector_cache) if encoder is not None else None
         self._terms = PassageTerms(index.lexical, [p.text for p in index.passages])
+        self.confidence_model = load_confidence_model(settings.confidence_model, str(index.manifest.get("model", "")))
 
     @classmethod
     def open(cls, settings: Settings, index_dir: Path | None = None, encoder: Encoder | None = None) -> "Searcher":
@@ -191,21 +200,45 @@ class Searcher:
         dense_rows = dense_candidates(index.dense, query_vector, n)
         fused = fuse_candidates(retriever, lexical, dense_rows, query_vector, index.dense, settings)
         words = question_words(index.lexical, query, question, self.rules)
-        ranked = rerank(fused, retriever, words, query, self._terms, settings, self.rules)
+        ranked = rerank(fused, retriever, words, query, self._terms, settings, self.rules, answer_type(question))
         positions = list(distinct_positions(ranked.order, fused.rows, self._dedup, k))
         stages = _Stages(query, words, lexical, dense_rows, query_vector, fused, ranked)
         hits = [self._hit(rank, position, stages, explain) for rank, position in enumerate(positions, start=1)]
-        best = self._terms.passage(self._row_of[hits[0].passage.id]) if hits else None
-        confidence = answer_confidence(words, query, best, self.rules)
+        features = self._confidence_features(stages, hits)
+        model = self.confidence_model if features is not None else None
+        if model is not None:
+            confidence = model.probability(features)
+        else:
+            best = self._terms.passage(self._row_of[hits[0].passage.id]) if hits else None
+            confidence = word_coverage(words, query, best, self.rules)
         return SearchResult(
             query=question,
             retriever=retriever,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
-            abstain=should_abstain(confidence, settings.abstain_threshold),
+            abstain=should_abstain(confidence, self.abstain_threshold(model is not None)),
             confidence=round(confidence, 4),
             hits=hits,
             expanded_terms=query.added,
+            confidence_features=features,
         )
+
+    def abstain_threshold(self, model_used: bool = True) -> float:
+        """Below this confidence a result abstains: the setting, else the confidence model's own
+        threshold (when the model is used), else the word-coverage threshold."""
+        if self.settings.abstain_threshold is not None:
+            return self.settings.abstain_threshold
+        if model_used and self.confidence_model is not None:
+            return self.confidence_model.threshold
+        return COVERAGE_THRESHOLD
+
+    def _confidence_features(self, stages: "_Stages", hits: list[Hit]) -> ConfidenceFeatures | None:
+        """What the confidence model reads (None without a first passage or a question embedding)."""
+        if not hits or stages.query_vector is None:
+            return None
+        row = self._row_of[hits[0].passage.id]
+        return confidence_features(stages.words, stages.query, self._terms.passage(row), self._terms.sentences(row),
+                                   row, stages.lexical.rows, stages.dense_rows, stages.query_vector,
+                                   self._index.dense, self.rules)
 
     def _query_vector(self, question: str) -> np.ndarray | None:
         return self._vectors.vector(question) if self._vectors is not None else None

@@ -77,9 +77,12 @@ class SearchHit(BaseModel):
 class SearchResponse(BaseModel):
     query: str
     took_ms: float
-    abstain: bool = Field(..., description="True when no passage is judged a good enough answer; "
-                                           "the closest passages are still listed.")
-    confidence: float = Field(..., description="How much of the question the best passage covers (0–1).")
+    abstain: bool = Field(..., description="True when the confidence is below the abstention threshold (the "
+                                           "documents probably do not answer); the closest passages are still listed.")
+    confidence: float = Field(..., description="Estimated probability (0–1) that the documents answer the question, "
+                                               "from the calibrated confidence model (docs/calibration/); with the "
+                                               "lexical retriever, or no model fitted for the index's embedding model, "
+                                               "the share of the question the best passage covers.")
     index_version: str = Field("", description="Build id of the index that answered.")
     results: list[SearchHit]
 

@@ -71,12 +71,12 @@ def test_markup_in_a_question_is_searched_as_words_and_abstains(client):
     body = client.get("/api/search", params={"q": "<script>alert(1)</script>"}).json()
     assert body["query"] == "<script>alert(1)</script>"
     assert body["abstain"] is True
-    assert 0 < body["confidence"] < client.app.state.settings.abstain_threshold  # "1" is in the corpus
+    assert 0 < body["confidence"] < client.app.state.searchers.get().abstain_threshold()  # "1" is in the corpus
 
 
 def test_an_answered_question_does_not_abstain(client):
     body = client.get("/api/search", params={"q": "Hvad fokuserer WRAP på?"}).json()
-    assert body["abstain"] is False and body["confidence"] >= client.app.state.settings.abstain_threshold
+    assert body["abstain"] is False and body["confidence"] >= client.app.state.searchers.get().abstain_threshold()
 
 
 def test_unknown_document_is_404_with_known_ids(client):

@@ -114,7 +114,7 @@ def test_rrf_end_to_end_score_is_the_formula_of_the_candidate_ranks(corpus_searc
 
 def test_rrf_answers_the_definition_question(corpus_searcher: Searcher):
     result = corpus_searcher.with_settings(fusion="rrf").search("Hvad er peerstøtte?", 5)
-    assert not result.abstain and result.confidence >= corpus_searcher.settings.abstain_threshold
+    assert not result.abstain and result.confidence >= corpus_searcher.abstain_threshold()
     definition = [h for h in result.hits[:2] if h.passage.section.endswith("Definition")]
     assert definition, [h.passage.id for h in result.hits]
     highlighted = [definition[0].passage.text[s:e] for s, e in definition[0].highlights]
