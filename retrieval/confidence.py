@@ -25,7 +25,15 @@ from typing import Any
 import numpy as np
 
 from indexer.dense import DenseIndex
-from retrieval.evidence import EvidenceRules, QuestionWord, Sentence, TextTerms, coverage, sentence_coverage
+from retrieval.evidence import (
+    EvidenceRules,
+    QuestionWord,
+    Sentence,
+    SentenceCredits,
+    TextTerms,
+    coverage,
+    sentence_coverage,
+)
 from retrieval.query import LexicalQuery
 
 log = logging.getLogger(__name__)
@@ -65,8 +73,10 @@ def word_coverage(words: list[QuestionWord], query: LexicalQuery, best: TextTerm
 
 def confidence_features(words: list[QuestionWord], query: LexicalQuery, passage: TextTerms,
                         sentences: list[Sentence], row: int, lexical_rows: np.ndarray, dense_rows: np.ndarray,
-                        query_vector: np.ndarray, dense: DenseIndex, rules: EvidenceRules) -> ConfidenceFeatures:
-    """The features of the first passage (``row``) for a question with an embedding."""
+                        query_vector: np.ndarray, dense: DenseIndex, rules: EvidenceRules,
+                        credits: SentenceCredits | None = None) -> ConfidenceFeatures:
+    """The features of the first passage (``row``) for a question with an embedding
+    (``credits``: its sentences' word credits, when the caller has them)."""
     total = sum(w.idf for w in words) or 1.0
     nearest = dense.scores_for(query_vector, dense_rows) if len(dense_rows) else np.zeros(0)
     best_cosine = float(nearest[0]) if len(nearest) else 0.0
@@ -74,7 +84,7 @@ def confidence_features(words: list[QuestionWord], query: LexicalQuery, passage:
     spread = float(nearest.std()) if len(nearest) > 1 else 0.0
     return ConfidenceFeatures(
         coverage=word_coverage(words, query, passage, rules),
-        evidence=sentence_coverage(words, query, sentences, rules),
+        evidence=sentence_coverage(words, query, sentences, rules, credits),
         unknown_share=sum(w.idf for w in words if not w.known) / total,
         top_cosine=float(dense.scores_for(query_vector, np.array([row]))[0]),
         best_cosine=best_cosine,

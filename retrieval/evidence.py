@@ -10,7 +10,10 @@ occur (``landbrugsjorden`` in ``landbruget``) is covered in part.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from indexer.analysis import char_ngrams, grams, stem, tokenize
 from indexer.lexical import LexicalIndex
@@ -52,6 +55,7 @@ class QuestionWord:
     grams: frozenset[str]
     stem_grams: frozenset[str] = frozenset()
     known: bool = True  # the corpus uses the word (or a variant or synonym of it)
+    variants: frozenset[str] = frozenset()  # its stem and the stems it is expanded to
 
 
 def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
@@ -75,7 +79,8 @@ def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
         grams_of = frozenset(char_ngrams(token.word, index.params.ngram_min, index.params.ngram_max))
         stem_grams = (frozenset(char_ngrams(term, index.params.ngram_min, index.params.ngram_max))
                       if len(term) >= rules.stem_min_length else frozenset())
-        out.append(QuestionWord(token.word, term, idf, grams_of, stem_grams, bool(known)))
+        out.append(QuestionWord(token.word, term, idf, grams_of, stem_grams, bool(known),
+                                frozenset({term, *query.expansions.get(term, ())})))
     return out
 
 
@@ -96,6 +101,7 @@ class Sentence:
     end: int
     terms: TextTerms
     text: str
+    gap: TextTerms | None = None  # words between it and the next sentence (a heading), if any
 
 
 class PassageTerms:
@@ -116,14 +122,19 @@ class PassageTerms:
         """The answer-bearing sentences of a passage (headings are context, not answers)."""
         if row not in self._sentences:
             text = self._texts[row]
-            self._sentences[row] = [Sentence(s, e, text_terms(text[s:e], self._index), text[s:e])
-                                    for s, e in answer_sentence_spans(text)]
+            spans = answer_sentence_spans(text)
+            gaps = [text[end:start] for (_, end), (start, _) in zip(spans, spans[1:])] + [""]
+            self._sentences[row] = [
+                Sentence(s, e, text_terms(text[s:e], self._index), text[s:e],
+                         text_terms(gap, self._index) if tokenize(gap) else None)
+                for (s, e), gap in zip(spans, gaps)]
         return self._sentences[row]
 
 
-def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms, strict: bool = False,
-             rules: EvidenceRules = DEFAULT_RULES) -> float:
-    """Share of the question's weighted words that a text (given by its terms) covers, 0–1.
+def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms | Sequence[TextTerms],
+             strict: bool = False, rules: EvidenceRules = DEFAULT_RULES) -> float:
+    """Share of the question's weighted words that a text (given by its terms, or by the terms
+    of its parts, e.g. two neighbouring sentences) covers, 0–1.
 
     ``strict`` (for confidence): a word the corpus never uses counts only when found whole, so
     a compound that merely shares pieces with the text ("sundhedskort": "sundhed", "kort") does
@@ -131,19 +142,30 @@ def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms, s
     total = sum(w.idf for w in words)
     if total <= 0:
         return 0.0
-    covered = 0.0
-    for w in words:
-        if w.stem in terms.stems or query.expansions.get(w.stem, set()) & terms.stems:
-            covered += w.idf
-        elif w.stem_grams and w.stem_grams <= terms.grams:
-            covered += rules.stem_credit * w.idf
-        elif w.grams and not (strict and not w.known):
-            share = len(w.grams & terms.grams) / len(w.grams)
-            if share >= rules.gram_cover:
-                covered += rules.gram_credit * w.idf
-            elif share >= rules.gram_partial:
-                covered += rules.gram_credit * share * w.idf
-    return covered / total
+    parts = (terms,) if isinstance(terms, TextTerms) else tuple(terms)
+    return sum(w.idf * word_credit(w, query, parts, strict, rules) for w in words) / total
+
+
+def word_credit(w: QuestionWord, query: LexicalQuery, parts: Sequence[TextTerms], strict: bool = False,
+                rules: EvidenceRules = DEFAULT_RULES) -> float:
+    """How fully (0–1) the text made of ``parts`` has one question word: 1 for its stem, a variant
+    or a synonym; ``stem_credit`` when a compound holds its whole stem; ``gram_credit`` (× the
+    share, for a partial match) when its character n-grams occur."""
+    variants = w.variants or frozenset({w.stem, *query.expansions.get(w.stem, ())})
+    if any(not variants.isdisjoint(part.stems) for part in parts):
+        return 1.0
+    if w.stem_grams and (w.stem_grams <= parts[0].grams if len(parts) == 1
+                         else all(any(g in part.grams for part in parts) for g in w.stem_grams)):
+        return rules.stem_credit
+    if w.grams and not (strict and not w.known):
+        shared = (w.grams & parts[0].grams if len(parts) == 1
+                  else frozenset().union(*(w.grams & part.grams for part in parts)))
+        share = len(shared) / len(w.grams)
+        if share >= rules.gram_cover:
+            return rules.gram_credit
+        if share >= rules.gram_partial:
+            return rules.gram_credit * share
+    return 0.0
 
 
 def discriminative_words(words: list[QuestionWord], query: LexicalQuery, candidates: list[TextTerms],
@@ -156,41 +178,72 @@ def discriminative_words(words: list[QuestionWord], query: LexicalQuery, candida
         return words
     reweighted = []
     for word in words:
-        share = sum(coverage([word], query, terms, rules=rules) > 0 for terms in candidates) / len(candidates)
+        share = sum(word_credit(word, query, (terms,), rules=rules) > 0 for terms in candidates) / len(candidates)
         reweighted.append(replace(word, idf=word.idf * (1 - discount * share)))
     return reweighted
 
 
+@dataclass(frozen=True)
+class SentenceCredits:
+    """How fully each sentence of a passage, and each pair of neighbouring sentences, has each
+    question word (``word_credit``): ``singles`` is sentences × words, ``pairs`` (sentences − 1) × words."""
+
+    singles: np.ndarray
+    pairs: np.ndarray
+
+
+def sentence_credits(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],
+                     rules: EvidenceRules = DEFAULT_RULES) -> SentenceCredits:
+    """The credits worked out word by word (``unit_evidence`` looks the same up in the index)."""
+    singles = np.array([[word_credit(w, query, (s.terms,), rules=rules) for w in words] for s in sentences],
+                       dtype=np.float64).reshape(len(sentences), len(words))
+    pairs = np.zeros((max(len(sentences) - 1, 0), len(words)))
+    for i in range(len(sentences) - 1):
+        between = sentences[i].gap  # the pair is the text from one to the next, a heading between included
+        pair = (sentences[i].terms, sentences[i + 1].terms) + ((between,) if between is not None else ())
+        for j, w in enumerate(words):
+            a, b = singles[i, j], singles[i + 1, j]
+            pairs[i, j] = 1.0 if max(a, b) == 1.0 else word_credit(w, query, pair, rules=rules)
+    return SentenceCredits(singles, pairs)
+
+
 def sentence_coverage(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],
-                      rules: EvidenceRules = DEFAULT_RULES) -> float:
+                      rules: EvidenceRules = DEFAULT_RULES, credits: SentenceCredits | None = None) -> float:
     """How well the passage's best sentence, or pair of neighbouring sentences (at
     ``rules.window_credit``), covers the question (0–1)."""
-    best = max((coverage(words, query, s.terms, rules=rules) for s in sentences), default=0.0)
-    for a, b in zip(sentences, sentences[1:]):
-        pair = TextTerms(a.terms.stems | b.terms.stems, a.terms.grams | b.terms.grams)
-        best = max(best, rules.window_credit * coverage(words, query, pair, rules=rules))
+    total = sum(w.idf for w in words)
+    if total <= 0 or not sentences:
+        return 0.0
+    credits = credits if credits is not None else sentence_credits(words, query, sentences, rules)
+    idf = np.array([w.idf for w in words])
+    best = float((credits.singles @ idf).max()) / total if len(credits.singles) else 0.0
+    if len(credits.pairs):
+        best = max(best, rules.window_credit * float((credits.pairs @ idf).max()) / total)
     return best
 
 
 def best_sentences(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],
-                   rules: EvidenceRules = DEFAULT_RULES,
-                   kind: AnswerType | None = None) -> tuple[float, list[tuple[int, int]]]:
+                   rules: EvidenceRules = DEFAULT_RULES, kind: AnswerType | None = None,
+                   credits: SentenceCredits | None = None) -> tuple[float, list[tuple[int, int]]]:
     """How well the passage's best sentence answers (0–1), and the offsets of the sentence(s) to
     highlight (none when nothing matches).
 
     The score is ``sentence_coverage`` (two neighbouring sentences together count too: an answer
     often spans a sentence and the one that names its subject); the highlight is chosen by
-    ``highlight_scores``."""
-    best = sentence_coverage(words, query, sentences, rules)
+    ``highlight_scores``. ``credits``: the sentences' word credits when the caller has them."""
+    if not sentences:
+        return 0.0, []
+    credits = credits if credits is not None else sentence_credits(words, query, sentences, rules)
+    best = sentence_coverage(words, query, sentences, rules, credits)
     if best <= 0:
         return best, []
-    return best, choose_highlights(sentences, highlight_scores(words, query, sentences, rules, kind), rules)
+    return best, choose_highlights(sentences, highlight_scores(words, sentences, credits, rules, kind), rules)
 
 
 _TIE_BREAK = 1e-3
 
 
-def highlight_scores(words: list[QuestionWord], query: LexicalQuery, sentences: list[Sentence],
+def highlight_scores(words: list[QuestionWord], sentences: list[Sentence], credits: SentenceCredits,
                      rules: EvidenceRules = DEFAULT_RULES, kind: AnswerType | None = None) -> list[float]:
     """How strongly each sentence of one passage answers, to choose the highlight.
 
@@ -202,14 +255,13 @@ def highlight_scores(words: list[QuestionWord], query: LexicalQuery, sentences: 
     Plain coverage breaks ties (and decides alone when every word is in every sentence)."""
     if not sentences:
         return []
-    covers = [[coverage([w], query, s.terms, rules=rules) for w in words] for s in sentences]
-    weights = [w.idf * (1 - rules.highlight_common_discount * sum(c[i] > 0 for c in covers) / len(sentences))
-               for i, w in enumerate(words)]
-    total, plain_total = sum(weights) or 1.0, sum(w.idf for w in words) or 1.0
-    return [sum(weight * c for weight, c in zip(weights, cover)) / total
-            + _TIE_BREAK * sum(w.idf * c for w, c in zip(words, cover)) / plain_total
-            + rules.answer_shape_credit * has_answer_shape(sentence.text, kind)
-            for sentence, cover in zip(sentences, covers)]
+    covers = credits.singles
+    idf = np.array([w.idf for w in words])
+    weights = idf * (1 - rules.highlight_common_discount * (covers > 0).sum(axis=0) / len(sentences))
+    total, plain_total = float(weights.sum()) or 1.0, float(idf.sum()) or 1.0
+    scores = covers @ weights / total + _TIE_BREAK * (covers @ idf) / plain_total
+    return [float(score) + rules.answer_shape_credit * has_answer_shape(sentence.text, kind)
+            for sentence, score in zip(sentences, scores)]
 
 
 def choose_highlights(sentences: list[Sentence], scores: list[float], rules: EvidenceRules) -> list[tuple[int, int]]:

@@ -4,21 +4,30 @@ sentence that answers the question moves up.
 Only the ``settings.rerank_depth`` best candidates are reranked (the rest keep their fused order),
 so the ranking does not depend on how many results a caller asks for. The question's words are
 weighed by how well they tell these candidates apart (``evidence.discriminative_words``); each
-candidate's best sentence (or pair of sentences) gives its evidence, which is also what the
-result highlights.
+candidate's best sentence (or pair of sentences) gives its evidence, looked up for all of them
+at once in the index's answer units (``unit_evidence``). The highlight of a hit is chosen when
+the hit is shown (``evidence.best_sentences``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from indexer.settings import Retriever, Settings
 from retrieval.answer_type import AnswerType
-from retrieval.evidence import EvidenceRules, PassageTerms, QuestionWord, best_sentences, discriminative_words
+from retrieval.evidence import (
+    EvidenceRules,
+    PassageTerms,
+    QuestionWord,
+    best_sentences,
+    discriminative_words,
+    sentence_coverage,
+)
 from retrieval.fusion import Fused
 from retrieval.query import LexicalQuery
+from retrieval.unit_evidence import UnitEvidence
 
 Span = tuple[int, int]
 
@@ -28,32 +37,49 @@ class Reranked:
     order: np.ndarray  # positions in ``Fused.rows``, best first
     scores: np.ndarray  # final score of each position of ``Fused.rows``
     words: list[QuestionWord]  # the question's words weighed for telling candidates apart
-    evidence: dict[int, tuple[float, list[Span]]]  # row → (best sentence coverage, highlight spans)
+    evidence: dict[int, float]  # row → how well its best sentence covers the question (reranked rows)
     kind: AnswerType | None = None  # what the question asks for (a date, a number, …)
+    units: UnitEvidence | None = None
+    _highlights: dict[int, list[Span]] = field(default_factory=dict)
 
     def highlights(self, row: int, query: LexicalQuery, terms: PassageTerms, rules: EvidenceRules) -> list[Span]:
-        """The sentences to highlight in passage ``row`` (worked out now if it was not reranked)."""
-        if row not in self.evidence:
-            self.evidence[row] = best_sentences(self.words, query, terms.sentences(row), rules, self.kind)
-        return self.evidence[row][1]
+        """The sentences to highlight in passage ``row``, worked out when a hit shows it."""
+        if row not in self._highlights:
+            self.prepare_highlights([row], query, terms, rules)
+        return self._highlights[row]
+
+    def prepare_highlights(self, rows: list[int], query: LexicalQuery, terms: PassageTerms,
+                           rules: EvidenceRules) -> None:
+        """Work out the highlights of the passages that will be shown, looked up together."""
+        rows = [row for row in rows if row not in self._highlights]
+        credits = self.units.credits(self.words, rows, rules) if self.units is not None and rows else {}
+        for row in rows:
+            self._highlights[row] = best_sentences(self.words, query, terms.sentences(row), rules, self.kind,
+                                                   credits.get(row))[1]
 
 
 def rerank(fused: Fused, retriever: Retriever, words: list[QuestionWord], query: LexicalQuery,
            terms: PassageTerms, settings: Settings, rules: EvidenceRules,
-           kind: AnswerType | None = None) -> Reranked:
+           kind: AnswerType | None = None, units: UnitEvidence | None = None) -> Reranked:
     """The final order of the fused candidates; only ``hybrid`` moves passages by their evidence."""
     depth = min(len(fused.rows), settings.rerank_depth)
     fused_order = np.argsort(-fused.scores, kind="stable")
     top, rest = fused_order[:depth], fused_order[depth:]
     ranking_words = discriminative_words(words, query, [terms.passage(int(fused.rows[p])) for p in top],
                                          settings.rerank_common_discount, rules)
-    evidence = {int(fused.rows[p]): best_sentences(ranking_words, query, terms.sentences(int(fused.rows[p])), rules, kind)
-                for p in top}
+    moves = retriever == "hybrid" and settings.weight_sentence > 0 and len(top) > 1
+    evidence: dict[int, float] = {}
+    if moves:
+        rows = [int(fused.rows[p]) for p in top]
+        if units is not None:  # a passage without answer units (a reference list) answers nothing
+            evidence = {row: 0.0 for row in rows} | units.coverage(ranking_words, rows, rules)
+        else:
+            evidence = {row: sentence_coverage(ranking_words, query, terms.sentences(row), rules) for row in rows}
     scores = fused.scores
-    if retriever == "hybrid" and settings.weight_sentence > 0 and len(top) > 1:
+    if moves:
         spread = float(np.std(scores[top])) or 1.0
         scores = scores.copy()
         for position in top:
-            scores[position] += settings.weight_sentence * spread * evidence[int(fused.rows[position])][0]
+            scores[position] += settings.weight_sentence * spread * evidence[int(fused.rows[position])]
     order = np.concatenate([top[np.argsort(-scores[top], kind="stable")], rest])
-    return Reranked(order, scores, ranking_words, evidence, kind)
+    return Reranked(order, scores, ranking_words, evidence, kind, units)

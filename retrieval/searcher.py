@@ -41,6 +41,7 @@ from retrieval.query import LexicalQuery, analyse_question
 from retrieval.rerank import Reranked, rerank
 from retrieval.results import Explanation, Hit, IndexHealth, SearchResult
 from retrieval.synonyms import SynonymRule, load_synonyms
+from retrieval.unit_evidence import UnitEvidence
 
 
 class UnknownRetriever(ValueError):
@@ -119,6 +120,7 @@ class Searcher:
             self._by_document.setdefault(passage.doc_id, []).append(passage)
         self._vectors = RecentVectors(encoder, settings.query_vector_cache) if encoder is not None else None
         self._terms = PassageTerms(index.lexical, [p.text for p in index.passages])
+        self._units = UnitEvidence(index.lexical.sentences)
         self.confidence_model = load_confidence_model(settings.confidence_model, str(index.manifest.get("model", "")))
 
     @classmethod
@@ -200,9 +202,11 @@ class Searcher:
         dense_rows = dense_candidates(index.dense, query_vector, n)
         fused = fuse_candidates(retriever, lexical, dense_rows, query_vector, index.dense, settings)
         words = question_words(index.lexical, query, question, self.rules)
-        ranked = rerank(fused, retriever, words, query, self._terms, settings, self.rules, answer_type(question))
+        ranked = rerank(fused, retriever, words, query, self._terms, settings, self.rules, answer_type(question),
+                        self._units)
         positions = list(distinct_positions(ranked.order, fused.rows, self._dedup, k))
         stages = _Stages(query, words, lexical, dense_rows, query_vector, fused, ranked)
+        ranked.prepare_highlights([int(fused.rows[p]) for p in positions], query, self._terms, self.rules)
         hits = [self._hit(rank, position, stages, explain) for rank, position in enumerate(positions, start=1)]
         features = self._confidence_features(stages, hits)
         model = self.confidence_model if features is not None else None
@@ -236,9 +240,10 @@ class Searcher:
         if not hits or stages.query_vector is None:
             return None
         row = self._row_of[hits[0].passage.id]
+        credits = self._units.credits(stages.words, [row], self.rules).get(row)
         return confidence_features(stages.words, stages.query, self._terms.passage(row), self._terms.sentences(row),
                                    row, stages.lexical.rows, stages.dense_rows, stages.query_vector,
-                                   self._index.dense, self.rules)
+                                   self._index.dense, self.rules, credits)
 
     def _query_vector(self, question: str) -> np.ndarray | None:
         return self._vectors.vector(question) if self._vectors is not None else None

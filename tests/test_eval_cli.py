@@ -220,8 +220,9 @@ def test_unknown_retriever_is_an_error(tmp_path, capsys):
     assert "unknown retriever(s) bm42" in capsys.readouterr().err
 
 
-def test_span_file_default_run_keeps_the_summary_at_the_end(corpus_searcher, isolated_data, capsys):
+def test_span_file_default_run_keeps_the_summary_at_the_end(corpus_searcher, isolated_data, capsys, monkeypatch):
     """``python -m eval run ../shared/eval/dev-questions.jsonl``, as the project's hook runs it."""
+    monkeypatch.setenv("PEERQA_WEIGHT_DENSE", str(corpus_searcher.settings.weight_dense))  # the same searcher
     assert main(["run", str(DEV_QUESTIONS), "--quiet"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     last = lines[-6:]

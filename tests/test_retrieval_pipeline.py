@@ -153,12 +153,14 @@ def rerank_toy(toy: tuple[LexicalIndex, PassageTerms], retriever: str, fused_sco
 def test_rerank_moves_the_answering_sentence_up_for_hybrid(toy):
     fused, ranked, settings = rerank_toy(toy, "hybrid", [2.0, 1.0, 0.5])
     assert list(ranked.order) == [1, 0, 2]
-    best_answering, highlights = ranked.evidence[1]
-    assert best_answering == pytest.approx(1.0)  # the sentence covers the whole question
+    assert ranked.evidence[1] == pytest.approx(1.0)  # the sentence covers the whole question
+    index, terms = toy
+    highlights = ranked.highlights(1, analyse_question(QUESTION_TEXT, index, [], settings.synonym_weight), terms,
+                                   EvidenceRules.from_settings(settings))
     assert [ANSWERING[s:e] for s, e in highlights] == [ANSWERING]
     spread = np.std([2.0, 1.0, 0.5])
     for position in range(3):
-        bonus = settings.weight_sentence * spread * ranked.evidence[position][0]
+        bonus = settings.weight_sentence * spread * ranked.evidence[position]
         assert ranked.scores[position] == pytest.approx(fused.scores[position] + bonus)
 
 

@@ -1,0 +1,124 @@
+"""Sentence evidence for many candidates at once, from the index's answer units.
+
+The rerank asks, for each of its candidates, how well the passage's best sentence (or pair of
+neighbouring sentences) covers the question (``evidence.sentence_coverage``). Word by word in
+Python that is most of a search's time; the index already holds every answer unit's stems and
+character n-grams (``indexer.sentence_field``: each sentence and each neighbouring pair of a
+passage), so here the same rules run as sparse-matrix lookups over the candidates' units:
+
+- a word is found whole when a unit has its stem or one of its variants (credit 1);
+- else when the unit has every n-gram of its stem (``stem_credit``);
+- else by the share of its n-grams the unit has (``gram_credit``, in part below ``gram_cover``).
+
+A pair unit (the text from one sentence to the next, a heading between them included) counts at
+``window_credit``. The result equals ``evidence.sentence_credits`` on the
+same sentences (a test checks it); a passage without units (a reference list) is left to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import sparse
+
+from indexer.sentence_field import SentenceField
+from retrieval.evidence import EvidenceRules, QuestionWord, SentenceCredits
+
+
+class UnitEvidence:
+    """The answer units of an index, laid out for looking up the units of a few passages."""
+
+    def __init__(self, field: SentenceField) -> None:
+        self._stems = field.stems.weights.tocsr()
+        self._grams = field.grams.weights.tocsr()
+        self._stem_vocabulary = field.stems.vocabulary
+        self._gram_vocabulary = field.grams.vocabulary
+        owners = field.owners
+        rows = np.arange(field.size)
+        self._first = np.searchsorted(owners, rows, side="left")
+        self._end = np.searchsorted(owners, rows, side="right")
+        if len(owners) and np.any(np.diff(owners) < 0):
+            raise ValueError("answer units are not in passage order")
+
+    def has_units(self, row: int) -> bool:
+        return bool(self._end[row] > self._first[row])
+
+    def coverage(self, words: Sequence[QuestionWord], rows: Sequence[int], rules: EvidenceRules) -> dict[int, float]:
+        """``row → best unit coverage`` (0–1, pairs at ``window_credit``) for each of ``rows``
+        that has answer units."""
+        total = sum(w.idf for w in words)
+        idf = np.array([w.idf for w in words])
+        out = {}
+        for row, credits in self.credits(words, rows, rules).items():
+            best = float((credits.singles @ idf).max()) if len(credits.singles) else 0.0
+            if len(credits.pairs):
+                best = max(best, rules.window_credit * float((credits.pairs @ idf).max()))
+            out[row] = best / total if total > 0 else 0.0
+        return out
+
+    def credits(self, words: Sequence[QuestionWord], rows: Sequence[int],
+                rules: EvidenceRules) -> dict[int, SentenceCredits]:
+        """``row → SentenceCredits`` for each of ``rows`` that has answer units."""
+        rows = [int(r) for r in rows if self.has_units(int(r))]
+        if not rows:
+            return {}
+        units = np.concatenate([np.arange(self._first[r], self._end[r]) for r in rows])
+        table = self._credits(words, units, rules)
+        out, at = {}, 0
+        for row in rows:
+            count = int(self._end[row] - self._first[row])
+            singles = (count + 1) // 2  # a passage's units: its n sentences, then its n − 1 pairs
+            out[row] = SentenceCredits(table[at:at + singles], table[at + singles:at + count])
+            at += count
+        return out
+
+    def _credits(self, words: Sequence[QuestionWord], units: np.ndarray, rules: EvidenceRules) -> np.ndarray:
+        """``units × words``: how fully each unit has each word (two sparse lookups in all)."""
+        stem_sets = [_columns(word.variants or {word.stem}, self._stem_vocabulary) for word in words]
+        gram_sets = [_columns(word.grams, self._gram_vocabulary) for word in words]
+        stem_gram_sets = [_columns(word.stem_grams, self._gram_vocabulary) for word in words]
+        whole = _counts(self._stems, units, stem_sets) > 0
+        grams = _counts(self._grams, units, gram_sets + stem_gram_sets)
+        shared, stem_found = grams[:, :len(words)], grams[:, len(words):]
+        credits = np.zeros((len(units), len(words)))
+        for j, word in enumerate(words):
+            credit = np.zeros(len(units))
+            if word.grams:
+                share = shared[:, j] / len(word.grams)
+                credit = np.where(share >= rules.gram_cover, rules.gram_credit,
+                                  np.where(share >= rules.gram_partial, rules.gram_credit * share, 0.0))
+            if word.stem_grams and len(stem_gram_sets[j]) == len(word.stem_grams):
+                credit = np.where(stem_found[:, j] == len(word.stem_grams), rules.stem_credit, credit)
+            credits[:, j] = np.where(whole[:, j], 1.0, credit)
+        return credits
+
+
+def _columns(terms, vocabulary: dict[str, int]) -> np.ndarray:
+    return np.array(sorted({vocabulary[t] for t in terms if t in vocabulary}), dtype=np.int64)
+
+
+def _counts(matrix: sparse.csr_matrix, units: np.ndarray, column_sets: list[np.ndarray]) -> np.ndarray:
+    """``units × sets``: how many of each set's columns each unit has.
+
+    Plain numpy over the CSR arrays (a few hundred units and columns: scipy's fancy indexing
+    costs more than the work)."""
+    counts = np.zeros((len(units), len(column_sets)))
+    columns = np.concatenate(column_sets) if column_sets else np.zeros(0, dtype=np.int64)
+    if len(columns) == 0 or len(units) == 0:
+        return counts
+    needed = np.unique(columns)
+    starts, ends = matrix.indptr[units], matrix.indptr[units + 1]
+    lengths = ends - starts
+    positions = np.repeat(ends - lengths.cumsum(), lengths) + np.arange(lengths.sum())
+    present_columns = matrix.indices[positions]
+    unit_of = np.repeat(np.arange(len(units)), lengths)
+    slot = np.searchsorted(needed, present_columns)
+    found = slot < len(needed)
+    found[found] = needed[slot[found]] == present_columns[found]
+    present = np.zeros((len(units), len(needed)))
+    present[unit_of[found], slot[found]] = 1.0
+    membership = np.zeros((len(needed), len(column_sets)))
+    owner = np.repeat(np.arange(len(column_sets)), [len(c) for c in column_sets])
+    np.add.at(membership, (np.searchsorted(needed, columns), owner), 1.0)
+    return present @ membership
