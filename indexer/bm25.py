@@ -61,7 +61,13 @@ class BM25Field:
         ids, weights = self.query_vector(terms)
         if len(ids) == 0:
             return np.zeros(self.size, dtype=np.float64)
-        return np.asarray(self.weights[:, ids] @ weights).ravel()
+        # Straight from the CSC arrays: each term's column lists the passages that have it.
+        matrix = self.weights
+        starts, ends = matrix.indptr[ids], matrix.indptr[ids + 1]
+        lengths = ends - starts
+        positions = np.repeat(ends - lengths.cumsum(), lengths) + np.arange(int(lengths.sum()))
+        values = matrix.data[positions] * np.repeat(weights, lengths)
+        return np.bincount(matrix.indices[positions], weights=values, minlength=self.size).astype(np.float64)
 
     def matched(self, row: int, terms: Iterable[str]) -> list[str]:
         """The query terms that occur in passage ``row``."""

@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="The k of reciprocal rank fusion, 1 / (k + rank).")
 
     # Sentence-evidence rerank
-    rerank_depth: int = Field(30, ge=1, description="How many fused candidates the sentence evidence reranks.")
+    rerank_depth: int = Field(20, ge=1, description="How many fused candidates the sentence evidence reranks.")
     weight_sentence: float = Field(
         5.5, ge=0, description="Rerank bonus (in score spreads) for the share of the question one sentence covers.")
     rerank_common_discount: float = Field(

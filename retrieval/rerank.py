@@ -21,6 +21,7 @@ from retrieval.evidence import (
     EvidenceRules,
     PassageTerms,
     QuestionWord,
+    SentenceCredits,
     best_sentences,
     discriminative_words,
     sentence_coverage,
@@ -36,11 +37,16 @@ Span = tuple[int, int]
 class Reranked:
     order: np.ndarray  # positions in ``Fused.rows``, best first
     scores: np.ndarray  # final score of each position of ``Fused.rows``
-    words: list[QuestionWord]  # the question's words weighed for telling candidates apart
+    words: list[QuestionWord]  # the question's words (highlights weigh them within each passage)
     evidence: dict[int, float]  # row → how well its best sentence covers the question (reranked rows)
     kind: AnswerType | None = None  # what the question asks for (a date, a number, …)
     units: UnitEvidence | None = None
     _highlights: dict[int, list[Span]] = field(default_factory=dict)
+    _credits: dict[int, SentenceCredits] = field(default_factory=dict)
+
+    def credits(self, row: int) -> SentenceCredits | None:
+        """The word credits of a shown passage's sentences, when they were looked up in the index."""
+        return self._credits.get(row)
 
     def highlights(self, row: int, query: LexicalQuery, terms: PassageTerms, rules: EvidenceRules) -> list[Span]:
         """The sentences to highlight in passage ``row``, worked out when a hit shows it."""
@@ -53,6 +59,7 @@ class Reranked:
         """Work out the highlights of the passages that will be shown, looked up together."""
         rows = [row for row in rows if row not in self._highlights]
         credits = self.units.credits(self.words, rows, rules) if self.units is not None and rows else {}
+        self._credits.update(credits)
         for row in rows:
             self._highlights[row] = best_sentences(self.words, query, terms.sentences(row), rules, self.kind,
                                                    credits.get(row))[1]
@@ -82,4 +89,4 @@ def rerank(fused: Fused, retriever: Retriever, words: list[QuestionWord], query:
         for position in top:
             scores[position] += settings.weight_sentence * spread * evidence[int(fused.rows[position])]
     order = np.concatenate([top[np.argsort(-scores[top], kind="stable")], rest])
-    return Reranked(order, scores, ranking_words, evidence, kind, units)
+    return Reranked(order, scores, words, evidence, kind, units)

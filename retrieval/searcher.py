@@ -240,7 +240,7 @@ class Searcher:
         if not hits or stages.query_vector is None:
             return None
         row = self._row_of[hits[0].passage.id]
-        credits = self._units.credits(stages.words, [row], self.rules).get(row)
+        credits = stages.ranked.credits(row)  # looked up with the highlights, for the same words
         return confidence_features(stages.words, stages.query, self._terms.passage(row), self._terms.sentences(row),
                                    row, stages.lexical.rows, stages.dense_rows, stages.query_vector,
                                    self._index.dense, self.rules, credits)

@@ -113,9 +113,13 @@ def _counts(matrix: sparse.csr_matrix, units: np.ndarray, column_sets: list[np.n
     positions = np.repeat(ends - lengths.cumsum(), lengths) + np.arange(lengths.sum())
     present_columns = matrix.indices[positions]
     unit_of = np.repeat(np.arange(len(units)), lengths)
-    slot = np.searchsorted(needed, present_columns)
-    found = slot < len(needed)
-    found[found] = needed[slot[found]] == present_columns[found]
+    low = int(needed[0])
+    table = np.full(int(needed[-1]) - low + 1, -1, dtype=np.int32)  # column → its slot in ``needed``
+    table[needed - low] = np.arange(len(needed), dtype=np.int32)
+    inside = (present_columns >= low) & (present_columns <= needed[-1])
+    slot = np.full(len(present_columns), -1, dtype=np.int32)
+    slot[inside] = table[present_columns[inside] - low]
+    found = slot >= 0
     present = np.zeros((len(units), len(needed)))
     present[unit_of[found], slot[found]] = 1.0
     membership = np.zeros((len(needed), len(column_sets)))
