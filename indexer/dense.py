@@ -13,6 +13,12 @@ FILE_NAME = "dense.faiss"
 class DenseIndex:
     def __init__(self, index: faiss.Index) -> None:
         self.index = index
+        # A flat index keeps its vectors in one array: read them in place (no copy) for exact
+        # scores of a few rows; other index types reconstruct the rows asked for.
+        self._vectors: np.ndarray | None = None
+        if isinstance(index, faiss.IndexFlat) and index.ntotal > 0:
+            flat = faiss.rev_swig_ptr(index.get_xb(), index.ntotal * index.d)
+            self._vectors = np.asarray(flat).reshape(index.ntotal, index.d)
 
     @classmethod
     def build(cls, vectors: np.ndarray) -> "DenseIndex":
@@ -42,7 +48,8 @@ class DenseIndex:
         """Exact cosine scores of the given passages (for fusing candidates from both sides)."""
         if len(rows) == 0:
             return np.zeros(0, np.float32)
-        vectors = self.index.reconstruct_batch(np.asarray(rows, dtype=np.int64))
+        rows = np.asarray(rows, dtype=np.int64)
+        vectors = self._vectors[rows] if self._vectors is not None else self.index.reconstruct_batch(rows)
         return vectors @ query.astype(np.float32).ravel()
 
     def save(self, folder: Path) -> None:

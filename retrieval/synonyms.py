@@ -55,7 +55,11 @@ def load_synonyms(path: Path | None) -> list[SynonymRule]:
     return parse_synonyms(path.read_text(encoding="utf-8"), str(path))
 
 
-def _contains(sequence: list[str], phrase: tuple[str, ...]) -> bool:
+def _contains(sequence: list[str], phrase: tuple[str, ...], present: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether ``phrase`` occurs in ``sequence`` as consecutive words (``present``: the words of
+    ``sequence``, to rule most phrases out without scanning)."""
+    if present and not present.issuperset(phrase):
+        return False
     n = len(phrase)
     return any(tuple(sequence[i:i + n]) == phrase for i in range(len(sequence) - n + 1))
 
@@ -63,11 +67,12 @@ def _contains(sequence: list[str], phrase: tuple[str, ...]) -> bool:
 def expand(question_stems: list[str], rules: list[SynonymRule]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
     """``(matched phrase, phrase to add)`` pairs for a question whose stems are ``question_stems``."""
     pairs: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
+    present = set(question_stems)
     for rule in rules:
-        matched = [phrase for phrase in rule.match if _contains(question_stems, phrase)]
+        matched = [phrase for phrase in rule.match if _contains(question_stems, phrase, present)]
         if not matched:
             continue
         for phrase in rule.add:
-            if not _contains(question_stems, phrase) and all(phrase != added for _, added in pairs):
+            if not _contains(question_stems, phrase, present) and all(phrase != added for _, added in pairs):
                 pairs.append((matched[0], phrase))
     return pairs
