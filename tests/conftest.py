@@ -10,8 +10,8 @@ import pytest
 
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder
-from retrieval.searcher import Searcher
 from indexer.settings import Settings
+from retrieval.searcher import Searcher
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"

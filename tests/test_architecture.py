@@ -13,8 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from tools.import_graph import (END_MARKER, LAYERS, ROOT, START_MARKER, Import, current_section, function_imports,
-                                graph_section, main, project_files, replace_section, scan, upward_imports)
+from tools.import_graph import (
+    END_MARKER,
+    LAYERS,
+    ROOT,
+    START_MARKER,
+    Import,
+    current_section,
+    function_imports,
+    graph_section,
+    main,
+    project_files,
+    replace_section,
+    scan,
+    upward_imports,
+)
 
 DOCS = ROOT / "docs" / "architecture.md"
 OFFLINE_SWITCHES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")

@@ -3,14 +3,13 @@
 from pathlib import Path
 
 import pytest
+from conftest import hashing_settings, write_doc
 
 from indexer.analysis import stems, tokenize
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder
 from retrieval.searcher import Searcher
 from retrieval.synonyms import SynonymError, parse_synonyms
-
-from conftest import hashing_settings, write_doc
 
 DOCS = {
     "indlaeggelse": "Peer-støtte gav en reduktion i indlæggelsesgrad og varighed for borgerne.",

@@ -3,10 +3,9 @@
 from pathlib import Path
 
 import pytest
+from conftest import write_doc
 
 from indexer.documents import CorpusError, load_corpus
-
-from conftest import write_doc
 
 
 def test_missing_front_matter_names_the_file(tmp_path: Path):

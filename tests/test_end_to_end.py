@@ -1,12 +1,11 @@
 """The real corpus with the real (bundled) model, built the way `make run` builds it."""
 
 import pytest
+from conftest import hashing_settings
 
 from indexer.build import build_index
-from retrieval.searcher import Searcher
 from indexer.settings import BUNDLED_MODEL
-
-from conftest import hashing_settings
+from retrieval.searcher import Searcher
 
 
 @pytest.fixture(scope="module")

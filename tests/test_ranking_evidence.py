@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from conftest import hashing_settings, write_doc
 
 from indexer.analysis import tokenize
 from indexer.build import build_index
@@ -13,8 +14,6 @@ from indexer.store import load_index
 from retrieval.evidence import coverage, discriminative_words, question_words, text_terms
 from retrieval.query import analyse_question
 from retrieval.searcher import Searcher
-
-from conftest import hashing_settings, write_doc
 
 SCATTERED = (
     "Kommunen har mange tilbud. Frivillige hjælper i weekenden med aktiviteter. "

@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT, hashing_settings, write_doc
 
 from indexer.build import build_index, stale_reason
 from indexer.encoder import HashingEncoder
 from indexer.settings import Settings, SettingsError, index_setting_names, load_settings, settings_markdown
-
-from conftest import ROOT, hashing_settings, write_doc
 
 #: A different, allowed value for every setting that changes an index.
 CHANGED = {"model": "hashing:128", "model_backend": "onnx", "passage_prefix": "passage: ",

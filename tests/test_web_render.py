@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from conftest import CORPUS
 
 from indexer.documents import load_corpus
 from indexer.passages import Passage, split_passages
 from web import render
 from web.render import Segment
-
-from conftest import CORPUS
 
 
 def printed(blocks: list[render.Block], flag: str | None = None) -> str:
