@@ -28,7 +28,15 @@ from indexer.encoder import Encoder, encoder_for
 from indexer.lexical import LexicalIndex, LexicalParams, passage_field_texts
 from indexer.passages import Passage, split_passages
 from indexer.settings import Settings
-from indexer.store import FORMAT_VERSION, dedup_key, read_manifest, write_documents, write_passages
+from indexer.store import (
+    FORMAT_VERSION,
+    MANIFEST,
+    dedup_key,
+    file_checksums,
+    read_manifest,
+    write_documents,
+    write_passages,
+)
 
 
 def lexical_params(settings: Settings) -> LexicalParams:
@@ -112,8 +120,9 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
             "corpus_fingerprint": fingerprint,
             "settings": settings.model_copy(update={"model": encoder.name}).index_settings(),
             "build_seconds": round(time.perf_counter() - started, 2),
+            "files": file_checksums(staging),  # size and sha256 of every other file, checked on load
         }
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         if before_publish is not None:
             before_publish(staging)
         final = builds / build_id

@@ -11,7 +11,7 @@ from indexer.build import build_index, stale_reason
 from indexer.documents import CorpusError
 from indexer.encoder import EncoderError
 from indexer.settings import Settings, settings_for_command, settings_markdown
-from indexer.store import IndexNotFound, read_manifest
+from indexer.store import IndexNotFound, load_manifest
 
 
 def _parser(settings: Settings) -> argparse.ArgumentParser:
@@ -63,9 +63,10 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
-    manifest = read_manifest(args.index)
-    if manifest is None:
-        print(f"no index at {args.index}", file=sys.stderr)
+    try:
+        manifest = load_manifest(args.index)
+    except IndexNotFound as error:
+        print(error, file=sys.stderr)
         return 1
     print(json.dumps(manifest, indent=2, ensure_ascii=False))
     as_built = settings.model_copy(update={"model": manifest.get("model", settings.model)})

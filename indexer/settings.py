@@ -9,6 +9,7 @@ in its manifest, and an index built with other values is stale (``index_settings
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -223,8 +224,13 @@ def export_settings(settings: Settings) -> None:
     which reads the settings afresh (an app factory started by uvicorn, a worker) sees the same."""
     for name, value in settings.model_dump(mode="json").items():
         variable = f"PEERQA_{name.upper()}"
+        secret = getattr(settings, name)
         if value is None:
             os.environ.pop(variable, None)
+        elif isinstance(secret, SecretStr):
+            os.environ[variable] = secret.get_secret_value()  # the JSON dump masks it
+        elif isinstance(value, (list, dict)):
+            os.environ[variable] = json.dumps(value)
         else:
             os.environ[variable] = str(value)
 

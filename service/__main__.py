@@ -8,13 +8,14 @@ the ``PEERQA_`` environment (``indexer.settings.export_settings``).
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 from pathlib import Path
 
 import uvicorn
 
 from indexer.settings import export_settings, settings_for_command
-from indexer.store import read_manifest
+from indexer.store import IndexNotFound, load_manifest
 
 SITE = "web.app:create_app"  # the API and the pages
 API_ONLY = "service.app:create_api"
@@ -30,13 +31,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-only", action="store_true", help="serve the JSON API without the web pages")
     args = parser.parse_args(argv)
     settings = settings.model_copy(update={"host": args.host, "port": args.port, "index_dir": args.index})
-    if read_manifest(args.index) is None:
-        print(f"error: no index at {args.index}; build it with `python -m indexer build --out {args.index}`",
-              file=sys.stderr)
+    try:
+        load_manifest(args.index)
+    except IndexNotFound as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     export_settings(settings)
+    # uvicorn configures only its own loggers: let the service's (index swaps, refused builds) through too
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["service"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     uvicorn.run(API_ONLY if args.api_only else SITE, factory=True, host=args.host, port=args.port,
-                log_level="info", access_log=False)  # access logs would keep caseworkers' questions (``/?q=``)
+                log_level="info", log_config=log_config,
+                access_log=False)  # access logs would keep caseworkers' questions (``/?q=``)
     return 0
 
 
