@@ -1,17 +1,58 @@
-"""``/docs``: the interactive API documentation, served from local files (no CDN, works offline).
+"""``/docs``: the interactive API documentation, served from local files (no CDN, works offline),
+and the OpenAPI schema made to say what the service really answers.
 
-The Swagger UI assets come from the PyPI package ``swagger-ui-bundle``.
+The Swagger UI assets come from the PyPI package ``swagger-ui-bundle``. The page has no inline
+script (its start-up settings are ``/docs/swagger-init.js``), so its Content-Security-Policy
+allows scripts from this origin only; it may not be framed. (ReDoc is not served: it has no
+offline bundle.)
 """
 
 from __future__ import annotations
 
+import json
+from html import escape
+from typing import Any
+
 import swagger_ui_bundle
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 ASSETS = "/docs-assets"
+INIT_SCRIPT = "/docs/swagger-init.js"
+
+#: Exactly what Swagger UI needs: its scripts, its stylesheet and images (some inline as data:
+#: URLs) from this origin, and fetching the schema and "Try it out" requests from this origin.
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+DOCS_HEADERS = {"Content-Security-Policy": DOCS_CSP, "X-Frame-Options": "DENY"}
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="{assets}/swagger-ui.css">
+<link rel="icon" type="image/png" href="{assets}/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{assets}/swagger-ui-bundle.js"></script>
+<script src="{init}"></script>
+</body>
+</html>
+"""
+
+#: The error responses the whole service can give, beyond what each route declares.
+HOST_ERROR = "The Host header names a host this service does not answer to (setting PEERQA_ALLOWED_HOSTS)."
+INVALID_PARAMETERS = "Invalid parameters or body, with a message saying which and why."
+
+
+def swagger_settings(openapi_url: str) -> dict[str, Any]:
+    """Swagger UI's settings (FastAPI's defaults, with no call to the online validator)."""
+    return {"url": openapi_url, "dom_id": "#swagger-ui", "layout": "BaseLayout", "deepLinking": True,
+            "showExtensions": True, "showCommonExtensions": True, "validatorUrl": None}
 
 
 def install_docs(app: FastAPI) -> None:
@@ -19,7 +60,57 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} – docs",
-                                   swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-                                   swagger_css_url=f"{ASSETS}/swagger-ui.css",
-                                   swagger_favicon_url=f"{ASSETS}/favicon-32x32.png")
+        page = PAGE.format(title=escape(f"{app.title} – docs"), assets=ASSETS, init=INIT_SCRIPT)
+        return HTMLResponse(page, headers=DOCS_HEADERS)
+
+    @app.get(INIT_SCRIPT, include_in_schema=False)
+    def swagger_init() -> Response:
+        settings = json.dumps(swagger_settings(app.openapi_url or "/openapi.json"))
+        script = (f"window.ui = SwaggerUIBundle(Object.assign({settings}, {{presets: "
+                  "[SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]}));\n")
+        return Response(script, media_type="text/javascript; charset=utf-8")
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+
+
+def describe_errors(schema: dict[str, Any], max_body_bytes: int) -> dict[str, Any]:
+    """``schema`` (FastAPI's OpenAPI) with the errors as they are sent: FastAPI's own 422 model
+    (``detail`` an array) replaced by ``ErrorResponse`` (``detail`` a string), and dropped where
+    nothing can be invalid (no query parameters, no body); 400 (unknown host) on every
+    operation; 413 (too large) and 422 on every operation with a body. (A route that refuses
+    other media types than JSON declares its 415 itself.)"""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            generated = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if generated.get("$ref", "").endswith("/HTTPValidationError"):
+                has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
+                if has_query or "requestBody" in operation:
+                    responses["422"] = _error(INVALID_PARAMETERS)
+                else:
+                    del responses["422"]
+            responses.setdefault("400", _error(HOST_ERROR))
+            if "requestBody" in operation:
+                responses.setdefault("413", _error(f"The body is larger than {max_body_bytes} bytes "
+                                                   "(setting PEERQA_MAX_BODY_BYTES)."))
+                responses.setdefault("422", _error(INVALID_PARAMETERS))
+            operation["responses"] = dict(sorted(responses.items()))
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+    return schema
+
+
+def install_openapi(app: FastAPI, max_body_bytes: int) -> None:
+    """``app.openapi()`` (and ``/openapi.json``) with ``describe_errors`` applied, built once."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe_errors(generate(), max_body_bytes)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -3,7 +3,13 @@
 Each row holds the question, the passage id, the index version that answered, the UTC time and
 the judgment: no IP address, no user id, nothing else about the person. The judgments export as
 TREC qrels (``query_id 0 passage_id relevance``) plus BEIR-style queries, so evaluators can turn
-feedback into benchmark data; the latest judgment of a question/passage pair wins.
+feedback into benchmark data; the latest judgment of a question/passage pair wins. Exports come
+in pages (:meth:`FeedbackStore.qrels_page`, :meth:`FeedbackStore.queries_page`), so no call
+holds every row in memory.
+
+Storage faults never pass as something else: a database that is locked, damaged, read-only or
+gone is a :class:`StorageUnavailable` naming the fault, and a database this store has seen is
+never created again empty once it disappears (only the very first one is created).
 """
 
 from __future__ import annotations
@@ -12,12 +18,17 @@ import hashlib
 import re
 import sqlite3
 import unicodedata
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
 
 FILE_NAME = "feedback.sqlite3"
+#: Seconds a call waits for another connection's lock before the store reports it locked.
+BUSY_TIMEOUT = 2.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -31,6 +42,54 @@ CREATE TABLE IF NOT EXISTS feedback (
 );
 CREATE INDEX IF NOT EXISTS feedback_pair ON feedback (query_id, passage_id);
 """
+
+Fault = Literal["deleted", "locked", "corrupt", "readonly", "unavailable"]
+_FAULT_MESSAGES: dict[Fault, str] = {
+    "deleted": "the feedback database ({name}) has disappeared since the service started; it is not created "
+               "again empty: restore it from a backup, or restart the service to start a new one",
+    "locked": "the feedback database ({name}) is locked by another program; try again in a few seconds",
+    "corrupt": "the feedback database ({name}) is damaged (not a readable SQLite database); restore it from a "
+               "backup",
+    "readonly": "the feedback database ({name}) is read-only; make it and its folder writable for the service",
+    "unavailable": "the feedback database ({name}) cannot be opened; check the data folder",
+}
+#: Seconds a caller should wait before trying again, per fault (Retry-After).
+RETRY_AFTER: dict[Fault, int] = {"deleted": 300, "locked": 5, "corrupt": 300, "readonly": 300, "unavailable": 60}
+#: Seconds to wait after StoreFull (someone must archive the judgments or raise the limit).
+FULL_RETRY_AFTER = 3600
+
+
+class StorageUnavailable(RuntimeError):
+    """The database cannot be used now; ``fault`` says why, the message says what to do."""
+
+    def __init__(self, fault: Fault, path: Path) -> None:
+        super().__init__(_FAULT_MESSAGES[fault].format(name=path.name))
+        self.fault: Fault = fault
+        self.retry_after = RETRY_AFTER[fault]
+
+
+class StoreFull(RuntimeError):
+    """The store holds its most judgments (``feedback_max_rows``); nothing was stored or dropped."""
+
+    def __init__(self, max_rows: int) -> None:
+        super().__init__(f"the feedback store holds its limit of {max_rows} judgments (PEERQA_FEEDBACK_MAX_ROWS); "
+                         "nothing was stored and nothing was deleted: export and archive the judgments, or raise "
+                         "the limit")
+        self.max_rows = max_rows
+        self.retry_after = FULL_RETRY_AFTER
+
+
+def _fault_of(error: sqlite3.Error | OSError, path: Path, known: bool) -> Fault:
+    text = str(error).lower()
+    if "locked" in text or "busy" in text:
+        return "locked"
+    if "readonly" in text or "read-only" in text:
+        return "readonly"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return "corrupt"
+    if known and not path.exists():
+        return "deleted"
+    return "unavailable"
 
 
 def normalise_question(question: str) -> str:
@@ -56,67 +115,182 @@ class Judgment:
     index_version: str
 
 
+@dataclass(frozen=True)
+class Qrel:
+    """The latest judgment of one question and passage."""
+    query_id: str
+    passage_id: str
+    helpful: bool
+
+    @property
+    def cursor(self) -> str:
+        """Where the next page starts (``after``): query ids hold no space, so the first one splits."""
+        return f"{self.query_id} {self.passage_id}"
+
+
 class FeedbackStore:
-    """One short-lived connection per call, so it is safe from any thread."""
+    """One short-lived connection per call, so it is safe from any thread.
 
-    def __init__(self, path: Path) -> None:
+    The store remembers whether its database existed when it was made (or was created by it):
+    from then on a missing file is a :class:`StorageUnavailable` ``deleted``, never a new empty
+    database. Keep one store per process (``service.dependencies`` does) for that to hold.
+    """
+
+    def __init__(self, path: Path, busy_timeout: float | None = None) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._known = self.path.exists()
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=10)
-        connection.executescript(_SCHEMA)
-        return connection
+    @contextmanager
+    def _connection(self, create: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection in autocommit mode; every SQLite or file error becomes StorageUnavailable."""
+        if self._known and not self.path.exists():
+            raise StorageUnavailable("deleted", self.path)
+        mode = "rwc" if create and not self._known else "rw"
+        try:
+            if mode == "rwc":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            timeout = BUSY_TIMEOUT if self.busy_timeout is None else self.busy_timeout
+            uri = f"file:{quote(str(self.path.resolve()))}?mode={mode}"
+            with closing(sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)) as connection:
+                connection.executescript(_SCHEMA)
+                self._known = True
+                yield connection
+        except (sqlite3.Error, OSError) as error:
+            raise StorageUnavailable(_fault_of(error, self.path, self._known), self.path) from error
+
+    def _readable(self) -> bool:
+        """False while there is no database yet (nothing to read, and reading creates none)."""
+        return self._known or self.path.exists()
 
     def add(self, question: str, passage_id: str, helpful: bool, index_version: str,
-            now: datetime | None = None) -> Judgment:
-        created = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds")
+            now: datetime | None = None, max_rows: int | None = None) -> Judgment:
+        """Store one judgment; StoreFull when the store already holds ``max_rows`` judgments."""
+        created = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
         row = (created, query_id(question), question, passage_id, int(bool(helpful)), index_version)
-        with closing(self._connect()) as connection, connection:
+        with self._connection(create=True) as connection:
+            connection.execute("BEGIN IMMEDIATE")  # the count and the insert see the same rows
+            if max_rows is not None and self._holds_at_least(connection, max_rows):
+                connection.rollback()
+                raise StoreFull(max_rows)
             cursor = connection.execute(
                 "INSERT INTO feedback (created_at, query_id, question, passage_id, helpful, index_version)"
                 " VALUES (?, ?, ?, ?, ?, ?)", row)
             new_id = int(cursor.lastrowid or 0)
+            connection.execute("COMMIT")
         return Judgment(new_id, created, row[1], question, passage_id, bool(helpful), index_version)
 
+    @staticmethod
+    def _holds_at_least(connection: sqlite3.Connection, rows: int) -> bool:
+        """Cheap first (the highest id bounds the count, as rows are only added), exact when near."""
+        highest = connection.execute("SELECT MAX(id) FROM feedback").fetchone()[0] or 0
+        if highest < rows:
+            return False
+        return int(connection.execute("SELECT COUNT(*) FROM feedback").fetchone()[0]) >= rows
+
+    def count(self) -> int:
+        if not self._readable():
+            return 0
+        with self._connection() as connection:
+            return int(connection.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
+
     def judgments(self, index_version: str | None = None) -> list[Judgment]:
-        """All judgments, oldest first; only those made on ``index_version`` when given."""
-        if not self.path.exists():
+        """All judgments, oldest first; only those made on ``index_version`` when given (for tests
+        and small stores: the exports use the pages below)."""
+        if not self._readable():
             return []
         sql = "SELECT id, created_at, query_id, question, passage_id, helpful, index_version FROM feedback"
         args: tuple = ()
         if index_version:
             sql, args = sql + " WHERE index_version = ?", (index_version,)
-        with closing(self._connect()) as connection:
+        with self._connection() as connection:
             rows = connection.execute(sql + " ORDER BY id", args).fetchall()
         return [Judgment(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows]
 
-    def latest(self, index_version: str | None = None) -> list[Judgment]:
-        """The latest judgment per question and passage, sorted by query id and passage id."""
-        pairs: dict[tuple[str, str], Judgment] = {}
-        for judgment in self.judgments(index_version):
-            pairs[(judgment.query_id, judgment.passage_id)] = judgment
-        return [pairs[key] for key in sorted(pairs)]
+    def qrels_page(self, index_version: str | None = None, after: str | None = None,
+                   limit: int = 1000) -> list[Qrel]:
+        """Up to ``limit`` latest judgments per question and passage, sorted by query id and passage
+        id, starting after the pair ``after`` (a :attr:`Qrel.cursor`)."""
+        if not self._readable():
+            return []
+        where, args = [], []
+        if index_version:
+            where.append("index_version = ?")
+            args.append(index_version)
+        if after:
+            qid, _, passage = after.partition(" ")
+            where.append("(query_id, passage_id) > (?, ?)")
+            args += [qid, passage]
+        # SQLite takes the bare column (helpful) from the row holding MAX(id): the latest judgment
+        sql = ("SELECT query_id, passage_id, helpful, MAX(id) FROM feedback"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " GROUP BY query_id, passage_id ORDER BY query_id, passage_id LIMIT ?")
+        with self._connection() as connection:
+            rows = connection.execute(sql, (*args, limit)).fetchall()
+        return [Qrel(r[0], r[1], bool(r[2])) for r in rows]
+
+    def queries_page(self, index_version: str | None = None, after: str | None = None,
+                     limit: int = 1000) -> list[dict[str, str]]:
+        """Up to ``limit`` BEIR-style queries ``{"_id", "text"}`` (the latest wording of each
+        question), sorted by id, starting after the query id ``after``."""
+        if not self._readable():
+            return []
+        where, args = [], []
+        if index_version:
+            where.append("index_version = ?")
+            args.append(index_version)
+        if after:
+            where.append("query_id > ?")
+            args.append(after)
+        sql = ("SELECT query_id, question, MAX(id) FROM feedback"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " GROUP BY query_id ORDER BY query_id LIMIT ?")
+        with self._connection() as connection:
+            rows = connection.execute(sql, (*args, limit)).fetchall()
+        return [{"_id": r[0], "text": r[1]} for r in rows]
+
+    def latest(self, index_version: str | None = None) -> list[Qrel]:
+        """Every latest judgment per question and passage (page by page; for small stores)."""
+        found: list[Qrel] = []
+        while page := self.qrels_page(index_version, found[-1].cursor if found else None):
+            found += page
+        return found
 
     def qrels(self, index_version: str | None = None, layout: str = "trec") -> str:
-        """TREC qrels: ``query_id 0 passage_id relevance`` (1 helpful, 0 not helpful); with
-        ``layout="beir"`` a BEIR ``qrels/<split>.tsv`` (header, then query-id, corpus-id, score)."""
-        judgments = self.latest(index_version)
-        if layout == "beir":
-            return "query-id\tcorpus-id\tscore\n" + "".join(
-                f"{j.query_id}\t{j.passage_id}\t{int(j.helpful)}\n" for j in judgments)
-        return "".join(f"{j.query_id} 0 {j.passage_id} {int(j.helpful)}\n" for j in judgments)
+        """The whole qrels file (see :func:`qrels_text`); for small stores and tests."""
+        return qrels_text(self.latest(index_version), layout, header=True)
 
     def queries(self, index_version: str | None = None) -> list[dict[str, str]]:
-        """BEIR-style queries for the qrels: ``{"_id", "text"}``, the latest wording of each question."""
-        texts: dict[str, str] = {}
-        for judgment in self.judgments(index_version):  # oldest first: the latest wording wins
-            texts[judgment.query_id] = judgment.question
-        return [{"_id": qid, "text": text} for qid, text in sorted(texts.items())]
+        """Every BEIR-style query (page by page; for small stores)."""
+        found: list[dict[str, str]] = []
+        while page := self.queries_page(index_version, found[-1]["_id"] if found else None):
+            found += page
+        return found
+
+
+def qrels_text(qrels: list[Qrel], layout: str = "trec", header: bool = True) -> str:
+    """TREC qrels: ``query_id 0 passage_id relevance`` (1 helpful, 0 not helpful); with
+    ``layout="beir"`` a BEIR ``qrels/<split>.tsv`` (query-id, corpus-id, score), with its header
+    line when ``header`` (the first page of an export)."""
+    if layout == "beir":
+        return ("query-id\tcorpus-id\tscore\n" if header else "") + "".join(
+            f"{q.query_id}\t{q.passage_id}\t{int(q.helpful)}\n" for q in qrels)
+    return "".join(f"{q.query_id} 0 {q.passage_id} {int(q.helpful)}\n" for q in qrels)
 
 
 def store_for(data_dir: Path) -> FeedbackStore:
     return FeedbackStore(Path(data_dir) / FILE_NAME)
 
 
-__all__ = ["FeedbackStore", "Judgment", "query_id", "normalise_question", "store_for", "FILE_NAME"]
+__all__ = [
+    "FILE_NAME",
+    "FeedbackStore",
+    "Judgment",
+    "Qrel",
+    "StorageUnavailable",
+    "StoreFull",
+    "normalise_question",
+    "qrels_text",
+    "query_id",
+    "store_for",
+]

@@ -1,5 +1,6 @@
 """``/api/feedback``: validation, what is stored (and what is not), qrels and queries export; and
-the feedback a card fetched by the chat script (``/fragments/turn``) sends."""
+the feedback a card fetched by the chat script (``/fragments/turn``) sends. The exports here run
+with an export token (tests/test_feedback_hardening.py covers them switched off and refused)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,18 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+from conftest import hashing_settings
 
 from service.feedback_store import FeedbackStore, normalise_question, query_id
+
+EXPORT_TOKEN = "test-export-token"
+EXPORT = {"Authorization": f"Bearer {EXPORT_TOKEN}"}  #: headers of an export request
+
+
+@pytest.fixture
+def corpus_settings(isolated_data):
+    """As in conftest, with the exports switched on."""
+    return hashing_settings(isolated_data, export_token=EXPORT_TOKEN)
 
 
 def some_passages(client, question: str = "Hvad er peerstøtte?", k: int = 3) -> list[str]:
@@ -35,7 +46,7 @@ def test_a_fetched_cards_feedback_is_what_the_api_takes(client):
     response = client.post("/api/feedback", json={"question": forms[1]["question"],
                                                   "passage_id": forms[1]["passage_id"], "helpful": False})
     assert response.status_code == 201
-    qrels = client.get("/api/feedback/qrels").text
+    qrels = client.get("/api/feedback/qrels", headers=EXPORT).text
     assert qrels.split() == [query_id("Hvad er WRAP?"), "0", forms[1]["passage_id"], "0"]
 
 
@@ -72,7 +83,8 @@ def test_feedback_is_stored_with_index_version_and_utc_time_only(client, isolate
     ({"question": "   ", "passage_id": "x", "helpful": True}, "question", "empty"),
     ({"question": "x" * 1001, "passage_id": "x", "helpful": True}, "question", "1001 characters"),
     ({"question": "Hvad?", "passage_id": "x"}, "helpful", "required"),
-    ({"question": "Hvad?", "passage_id": "x", "helpful": "yes"}, "helpful", "boolean"),
+    ({"question": "Hvad?", "passage_id": "x", "helpful": "yes"}, "helpful", "true or false"),
+    ({"question": "Hvad?", "passage_id": "x", "helpful": True, "extra": 1}, "extra", "not a known field"),
     ({"passage_id": "x", "helpful": False}, "question", "required"),
 ])
 def test_invalid_feedback_is_a_422_naming_the_field(client, body, field, words):
@@ -82,13 +94,13 @@ def test_invalid_feedback_is_a_422_naming_the_field(client, body, field, words):
     assert any(e["field"] == field and words in e["message"] for e in detail["errors"]), detail
 
 
-def test_unknown_passage_is_a_422_that_says_what_to_do(client):
+def test_unknown_passage_is_a_404_that_says_what_to_do(client):
     response = client.post("/api/feedback", json={"question": "Hvad?", "passage_id": "peerstoette-tema#999",
                                                   "helpful": True})
-    assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "passage_id"
+    assert response.status_code == 404
+    assert "peerstoette-tema#999" in response.json()["detail"]
     assert "fresh search response" in response.json()["detail"]
-    assert client.get("/api/feedback/qrels").text == ""
+    assert client.get("/api/feedback/qrels", headers=EXPORT).text == ""
 
 
 def test_qrels_export_latest_judgment_per_question_and_passage(client):
@@ -101,7 +113,7 @@ def test_qrels_export_latest_judgment_per_question_and_passage(client):
                                        ("Hvad er WRAP?", third, False)]:
         assert client.post("/api/feedback", json={"question": question, "passage_id": passage,
                                                   "helpful": helpful}).status_code == 201
-    response = client.get("/api/feedback/qrels")
+    response = client.get("/api/feedback/qrels", headers=EXPORT)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     peer, wrap = query_id("Hvad er peerstøtte?"), query_id("Hvad er WRAP?")
@@ -109,12 +121,12 @@ def test_qrels_export_latest_judgment_per_question_and_passage(client):
     assert response.text.splitlines() == expected
     assert all(len(line.split()) == 4 for line in response.text.splitlines())
 
-    beir = client.get("/api/feedback/qrels", params={"layout": "beir"}).text.splitlines()
+    beir = client.get("/api/feedback/qrels", params={"layout": "beir"}, headers=EXPORT).text.splitlines()
     assert beir[0] == "query-id\tcorpus-id\tscore"
     assert sorted(beir[1:]) == sorted(line.replace(" 0 ", "\t").replace(" ", "\t") for line in expected)
-    assert client.get("/api/feedback/qrels", params={"layout": "csv"}).status_code == 422
+    assert client.get("/api/feedback/qrels", params={"layout": "csv"}, headers=EXPORT).status_code == 422
 
-    queries = [json.loads(line) for line in client.get("/api/feedback/queries").text.splitlines()]
+    queries = [json.loads(line) for line in client.get("/api/feedback/queries", headers=EXPORT).text.splitlines()]
     assert queries == sorted([{"_id": peer, "text": "hvad er  PEERSTØTTE"}, {"_id": wrap, "text": "Hvad er WRAP?"}],
                              key=lambda q: q["_id"])
 
@@ -123,9 +135,9 @@ def test_export_can_be_limited_to_one_index_version(client):
     passage = some_passages(client, k=1)[0]
     client.post("/api/feedback", json={"question": "Hvad er peerstøtte?", "passage_id": passage, "helpful": True})
     version = client.get("/healthz").json()["index_version"]
-    assert client.get("/api/feedback/qrels", params={"index_version": version}).text.strip()
-    assert client.get("/api/feedback/qrels", params={"index_version": "older-build"}).text == ""
-    assert client.get("/api/feedback/queries", params={"index_version": "older-build"}).text == ""
+    assert client.get("/api/feedback/qrels", params={"index_version": version}, headers=EXPORT).text.strip()
+    assert client.get("/api/feedback/qrels", params={"index_version": "older-build"}, headers=EXPORT).text == ""
+    assert client.get("/api/feedback/queries", params={"index_version": "older-build"}, headers=EXPORT).text == ""
 
 
 def test_question_ids_ignore_case_spacing_and_end_punctuation():

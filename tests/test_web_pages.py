@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from retrieval.searcher import Searcher
+from service.feedback_store import FeedbackStore
 from web import render
 from web.app import create_app
 from web.security import CSP
@@ -29,6 +30,17 @@ def turn_article(page: str, index: int) -> str:
 
 def fragment(client, question: str, index: int = 0):
     return client.get("/fragments/turn", params={"q": question, "i": index})
+
+
+def form_token(page: str) -> str:
+    """The feedback forms' anti-forgery token (web/csrf.py); one per rendered page."""
+    tokens = set(re.findall(r'name="csrf_token" value="([^"]+)"', page))
+    assert len(tokens) == 1, tokens
+    return tokens.pop()
+
+
+def without_tokens(page: str) -> str:
+    return re.sub(r'name="csrf_token" value="[^"]+"', 'name="csrf_token" value=""', page)
 
 
 def test_empty_chat_page_is_danish_with_examples_and_a_labelled_box(client):
@@ -126,7 +138,8 @@ def test_turn_fragment_is_the_turn_the_chat_page_renders(client):
     chat = html.escape(render.chat_url(question))
     again = html.escape(f"&q={render.component(question)}#cited")
     assert from_page.count(chat) == from_page.count(again) == 5
-    assert from_page.replace(f'value="{chat}#', 'value="/#').replace(again, "#cited") == from_script
+    assert (without_tokens(from_page).replace(f'value="{chat}#', 'value="/#').replace(again, "#cited")
+            == without_tokens(from_script))  # each render signs its forms with a fresh token
 
 
 def test_turn_fragment_refuses_bad_questions_in_danish_without_searching(client, corpus_searcher, monkeypatch):
@@ -221,7 +234,11 @@ def test_pages_send_the_csp_and_use_no_inline_script_or_style(client, path):
 
 
 def test_api_docs_stay_usable(client):
-    assert "content-security-policy" not in client.get("/docs").headers
+    from service.docs import DOCS_CSP
+
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and docs.headers["content-security-policy"] == DOCS_CSP
+    assert docs.headers["x-frame-options"] == "DENY"
     schema = client.get("/openapi.json").json()
     assert {"/api/feedback", "/api/feedback/qrels", "/api/feedback/queries"} <= set(schema["paths"])
     assert "/" not in schema["paths"] and "/fragments/turn" not in schema["paths"]
@@ -243,28 +260,35 @@ def test_static_assets_are_served_locally(client):
     assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
 
 
-def test_feedback_form_without_javascript_stores_and_thanks(client):
-    api = client.get("/api/search", params={"q": "Hvad er WRAP?", "k": 1}).json()
-    passage = api["results"][0]["passage_id"]
-    form = {"question": "Hvad er WRAP?", "passage_id": passage, "helpful": "1", "back": "/?q=Hvad+er+WRAP%3F#t0-r1"}
+def stored(data) -> list[tuple[str, str, bool]]:
+    """The judgments in the test's feedback database: (question, passage id, helpful)."""
+    return [(j.question, j.passage_id, j.helpful) for j in FeedbackStore(data / "feedback.sqlite3").judgments()]
+
+
+def test_feedback_form_without_javascript_stores_and_thanks(client, isolated_data):
+    page = client.get("/", params={"q": "Hvad er WRAP?"}).text
+    passage = re.search(r'data-passage-id="([^"]+)"', page).group(1)
+    form = {"question": "Hvad er WRAP?", "passage_id": passage, "helpful": "1", "back": "/?q=Hvad+er+WRAP%3F#t0-r1",
+            "csrf_token": form_token(page)}
     response = client.post("/feedback", data=form)
     assert response.status_code == 200
     assert "Tak for din vurdering" in response.text
     assert 'href="/?q=Hvad+er+WRAP%3F#t0-r1"' in response.text
-    assert f" 0 {passage} 1" in client.get("/api/feedback/qrels").text
+    assert stored(isolated_data) == [("Hvad er WRAP?", passage, True)]
 
 
-def test_feedback_form_rejects_bad_input_and_other_sites(client):
+def test_feedback_form_rejects_bad_input_and_other_sites(client, isolated_data):
+    token = form_token(client.get("/", params={"q": "Hvad er WRAP?"}).text)
     bad = client.post("/feedback", data={"question": "Hvad?", "passage_id": "nope#1", "helpful": "1",
-                                         "back": "https://evil.example/"})
+                                         "back": "https://evil.example/", "csrf_token": token})
     assert bad.status_code == 422
     assert "findes ikke længere" in bad.text and "evil.example" not in bad.text
-    no_choice = client.post("/feedback", data={"question": "Hvad?", "passage_id": "nope#1"})
+    no_choice = client.post("/feedback", data={"question": "Hvad?", "passage_id": "nope#1", "csrf_token": token})
     assert no_choice.status_code == 422
-    foreign = client.post("/feedback", data={"question": "Hvad?", "passage_id": "x", "helpful": "1"},
-                          headers={"Origin": "https://evil.example"})
+    foreign = client.post("/feedback", data={"question": "Hvad?", "passage_id": "x", "helpful": "1",
+                                             "csrf_token": token}, headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403
-    assert client.get("/api/feedback/qrels").text == ""
+    assert stored(isolated_data) == []
 
 
 def test_source_links_are_shown_only_when_known_and_safe(tmp_path, isolated_data):

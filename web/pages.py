@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import jinja2
 from fastapi import APIRouter, Query, Request
@@ -22,10 +22,18 @@ from starlette.concurrency import run_in_threadpool
 
 from indexer.settings import MAX_QUESTION_CHARS, Settings
 from retrieval.searcher import Searcher
-from service.dependencies import FeedbackStoreDep, SearcherDep, SettingsDep
-from service.feedback import UnknownPassage, record_feedback
-from service.schemas import SearchResponse
-from web import render
+from service.dependencies import FeedbackLimiterDep, FeedbackStoreDep, SearcherDep, SettingsDep
+from service.feedback import (
+    StorageUnavailable,
+    StoreFull,
+    UnknownPassage,
+    client_key,
+    cross_site_problem,
+    record_feedback,
+)
+from service.schemas import SearchResponse, question_problem
+from web import csrf, render
+from web.urls import safe_back
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +59,15 @@ QUESTION_RULES = {"max_chars": MAX_QUESTION_CHARS, "empty_message": EMPTY_QUESTI
 
 
 def question_error(question: str) -> str | None:
-    """The Danish message for a question the search does not take (same rules as the API)."""
-    text = question.strip()
-    if not text:
+    """The Danish message for a question the search does not take: the API's rule
+    (``service.schemas.question_problem``), so blank and invisible characters alone are empty."""
+    problem = question_problem(question)
+    if problem == "not_text":  # e.g. %ED%A0%80 in the address, which decodes to U+FFFD
+        return "Spørgsmålet indeholder tegn, der ikke kan læses som tekst. Skriv det igen."
+    if problem == "empty":
         return EMPTY_QUESTION
-    if len(text) > MAX_QUESTION_CHARS:
-        return LONG_QUESTION.format(length=len(text), limit=MAX_QUESTION_CHARS)
+    if problem == "too_long":
+        return LONG_QUESTION.format(length=len(question.strip()), limit=MAX_QUESTION_CHARS)
     return None
 
 
@@ -118,9 +129,20 @@ def error_page(request: Request, status: int) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def chat(request: Request, searcher: SearcherDep, settings: SettingsDep, q: str | None = None,
          h: Annotated[list[str] | None, Query()] = None) -> HTMLResponse:
-    history = [x.strip() for x in h or () if question_error(x) is None][-settings.page_history:]
+    """The chat; ``q`` is the question asked now, ``h`` the earlier ones a browser without
+    JavaScript carries along. Of those, only the latest ``settings.page_history`` valid ones are
+    searched again, each once (and not again when it is ``q``), however many ``h`` there are."""
     error = question_error(q) if q is not None else None
-    asked = [*history, q.strip()] if q is not None and error is None else history
+    question = q.strip() if q is not None and error is None else None
+    history: list[str] = []
+    for earlier in reversed(h or ()):
+        if len(history) >= settings.page_history:
+            break
+        text = earlier.strip()
+        if text != question and text not in history and question_error(text) is None:
+            history.append(text)
+    history.reverse()
+    asked = [*history, question] if question is not None else history
     back = render.chat_url(asked[-1], asked[:-1]) if asked else "/"
     try:
         turns = [answer_turn(request, searcher, settings, text, i, back) for i, text in enumerate(asked)]
@@ -128,7 +150,7 @@ def chat(request: Request, searcher: SearcherDep, settings: SettingsDep, q: str 
         log.exception("search failed on the chat page")
         return chat_page(request, searcher, {"q": q or "", "turns": [], "history": history, "answered": False,
                                              "error": SEARCH_FAILED}, 500)
-    carried = asked[-settings.page_history:] if error is None else history
+    carried = asked[max(len(asked) - settings.page_history, 0):] if error is None else history
     return chat_page(request, searcher, {
         "q": q if error else "", "turns": turns, "history": carried,
         "answered": bool(turns) and error is None and q is not None, "error": error}, 422 if error else 200)
@@ -181,32 +203,84 @@ def document_page(request: Request, doc_id: str, searcher: SearcherDep, passage:
 
 @router.post("/feedback", response_class=HTMLResponse, include_in_schema=False)
 async def feedback_form(request: Request, searcher: SearcherDep, settings: SettingsDep,
-                        store: FeedbackStoreDep) -> HTMLResponse:
-    """The card's feedback form when JavaScript is off (with it, app.js posts to /api/feedback)."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
+                        store: FeedbackStoreDep, limiter: FeedbackLimiterDep) -> HTMLResponse:
+    """The card's feedback form when JavaScript is off (with it, app.js posts to /api/feedback).
+    Refused from other sites and without the form's own token (web/csrf.py); limited per address
+    and in total; a storage fault is a Danish 503 page, never a stack trace."""
+    if cross_site_problem(request):
         return message_page(request, 403, "Vurderingen blev afvist",
                             "Vurderingen kom fra en anden side end denne og blev ikke gemt.")
+    wait = limiter.retry_after(client_key(request))
+    if wait is not None:
+        return feedback_too_often(request, wait)
     body = await request.body()
     if len(body) > settings.max_form_bytes:
         return message_page(request, 413, "Vurderingen blev ikke gemt", "Formularen var for stor.")
     fields = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-    back = fields.get("back", "/")
-    if not back.startswith("/") or back.startswith("//") or "\\" in back:
-        back = "/"
+    back = safe_back(fields.get("back", "/"))
+    forged = csrf.problem_of(request, fields.get(csrf.FIELD))
+    if forged is not None:
+        return message_page(request, 403, "Vurderingen blev afvist", FORM_TOKEN_PROBLEMS[forged], back=back)
     question, passage_id = fields.get("question", ""), fields.get("passage_id", "")
     helpful = {"1": True, "0": False}.get(fields.get("helpful", ""))
     problem = question_error(question) or (None if helpful is not None else "Vælg »Hjælpsomt« eller "
                                                                           "»Ikke hjælpsomt«.")
     if problem is None:
         try:
-            await run_in_threadpool(record_feedback, store, searcher,
-                                    question.strip(), passage_id, bool(helpful))
+            await run_in_threadpool(record_feedback, store, searcher, question.strip(), passage_id,
+                                    bool(helpful), settings.feedback_max_rows)
         except UnknownPassage:
             problem = ("Tekststykket findes ikke længere i søgeindekset, måske fordi materialet er "
                        "opdateret. Stil spørgsmålet igen, og vurder det nye svar.")
+        except (StorageUnavailable, StoreFull) as exc:
+            return feedback_not_stored(request, exc, back)
     if problem:
         return message_page(request, 422, "Vurderingen blev ikke gemt", problem, back=back)
     return message_page(request, 200, "Tak for din vurdering",
                         "Vurderingen er gemt uden oplysninger om dig og bruges til at gøre søgningen bedre.",
                         back=back)
+
+
+# --- the feedback form's refusals (web/csrf.py signs the form) -------------------------------------
+
+FORM_TOKEN_PROBLEMS = {
+    "missing": "Formularen manglede sit sikkerhedsfelt, så vurderingen blev ikke gemt. Den kom måske fra en "
+               "anden side. Gå tilbage til svarene, og vurder igen.",
+    "invalid": "Formularens sikkerhedsfelt var ugyldigt, så vurderingen blev ikke gemt. Den kom måske fra en "
+               "anden side. Gå tilbage til svarene, og vurder igen.",
+    "expired": "Siden var for gammel (over 12 timer), så vurderingen blev ikke gemt. Gå tilbage til svarene, "
+               "genindlæs siden, og vurder igen.",
+}
+STORAGE_PROBLEMS = {
+    "deleted": "Databasen med vurderinger er forsvundet, siden tjenesten startede, og oprettes ikke igen af sig "
+               "selv. Giv den, der driver tjenesten, besked, og prøv igen senere.",
+    "locked": "Databasen med vurderinger er optaget af et andet program lige nu. Prøv igen om et øjeblik.",
+    "corrupt": "Databasen med vurderinger er beskadiget og skal gendannes. Giv den, der driver tjenesten, besked, "
+               "og prøv igen senere.",
+    "readonly": "Databasen med vurderinger kan ikke skrives til lige nu. Giv den, der driver tjenesten, besked, "
+                "og prøv igen senere.",
+    "unavailable": "Databasen med vurderinger kan ikke åbnes lige nu. Prøv igen senere.",
+}
+STORE_FULL = ("Der er ikke plads til flere vurderinger lige nu, så din blev ikke gemt (intet er slettet). "
+              "Giv den, der driver tjenesten, besked, og prøv igen senere.")
+
+
+def feedback_too_often(request: Request, wait: int) -> HTMLResponse:
+    """429: this address has sent its feedback posts for the minute; ``Retry-After`` says when to try."""
+    response = message_page(request, 429, "For mange vurderinger",
+                            f"Der er sendt mange vurderinger fra din adresse på kort tid, så denne blev ikke "
+                            f"gemt. Vent {wait} sekunder, og prøv igen.")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def feedback_not_stored(request: Request, exc: StorageUnavailable | StoreFull, back: str) -> HTMLResponse:
+    """503: the feedback database failed (which way is logged) or is full; nothing was stored."""
+    log.error("feedback form not stored: %s", exc)
+    message = STORAGE_PROBLEMS[exc.fault] if isinstance(exc, StorageUnavailable) else STORE_FULL
+    response = message_page(request, 503, "Vurderingen blev ikke gemt", message, back=back)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+csrf.install(templates)

@@ -35,6 +35,8 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 TIMEOUT_MS = 10_000
+EXPORT_TOKEN = "browser-export-token"
+EXPORT_HEADERS = {"Authorization": f"Bearer {EXPORT_TOKEN}"}  #: for reading the feedback exports
 
 
 def missing(what: str) -> None:
@@ -72,7 +74,8 @@ class LiveServer:
 def browser_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("browser-var")
     return Settings(corpus_dir=CORPUS, index_dir=data / "index", data_dir=data, model="hashing:256",
-                    synonyms_file=CORPUS / "synonyms.txt")
+                    synonyms_file=CORPUS / "synonyms.txt", export_token=EXPORT_TOKEN,
+                    feedback_rate_per_minute=1000)  # every test's feedback comes from 127.0.0.1
 
 
 @pytest.fixture(scope="session")

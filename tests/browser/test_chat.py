@@ -11,7 +11,7 @@ from playwright.sync_api import Page, Route, expect
 
 from service.feedback_store import query_id
 
-from .conftest import PHONE, TURN_FRAGMENT, answer_from
+from .conftest import EXPORT_HEADERS, PHONE, TURN_FRAGMENT, answer_from
 
 pytestmark = pytest.mark.browser
 
@@ -92,10 +92,10 @@ def test_feedback_reaches_the_qrels_export_and_survives_a_reload(page: Page):
     expect(page.locator("#status")).to_have_text("Tak for din vurdering.")
 
     qid = query_id(question)
-    qrels = page.request.get("/api/feedback/qrels").text()
+    qrels = page.request.get("/api/feedback/qrels", headers=EXPORT_HEADERS).text()
     assert f"{qid} 0 {first.get_attribute('data-passage-id')} 1" in qrels.splitlines()
     assert f"{qid} 0 {second.get_attribute('data-passage-id')} 0" in qrels.splitlines()
-    queries = [json.loads(line) for line in page.request.get("/api/feedback/queries").text().splitlines()]
+    queries = [json.loads(line) for line in page.request.get("/api/feedback/queries", headers=EXPORT_HEADERS).text().splitlines()]
     assert {"_id": qid, "text": question} in queries
 
     page.reload()
@@ -310,7 +310,8 @@ def test_works_without_javascript(make_page):
     passage = page.locator("#t1-r1").get_attribute("data-passage-id")
     page.locator("#t1-r1 .fb-yes").click()
     expect(page.locator("h1")).to_have_text("Tak for din vurdering")
-    assert f"{query_id('Hvad er peerstøtte?')} 0 {passage} 1" in page.request.get("/api/feedback/qrels").text()
+    qrels = page.request.get("/api/feedback/qrels", headers=EXPORT_HEADERS).text()
+    assert f"{query_id('Hvad er peerstøtte?')} 0 {passage} 1" in qrels
     page.get_by_role("link", name="Tilbage til svarene").click()
     expect(page.locator("#t1-r1")).to_be_visible()
     page.locator("#t1-r1 .doc-link").click()

@@ -302,9 +302,12 @@
       var body = { question: feedbackForm.elements.question.value, passage_id: passageId, helpful: helpful };
       postJson("/api/feedback", body)
         .then(function (response) {
-          if (response.status === 422) {
+          if (response.status === 404 || response.status === 422) {
             throw new Error("Vurderingen blev ikke gemt: tekststykket findes ikke længere i søgeindekset. " +
                             "Stil spørgsmålet igen.");
+          }
+          if (response.status === 429 || response.status === 503) {
+            throw new Error("Vurderingen blev ikke gemt: tjenesten har travlt lige nu. Prøv igen om lidt.");
           }
           if (!response.ok) throw new Error("Vurderingen blev ikke gemt på grund af en fejl i tjenesten. Prøv igen.");
         })
