@@ -15,11 +15,12 @@ from typing import Any
 
 import swagger_ui_bundle
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 ASSETS = "/docs-assets"
 INIT_SCRIPT = "/docs/swagger-init.js"
+DOCS_SCHEMA = "/docs/openapi-3.0.json"  # what the bundled Swagger UI 4 reads (it cannot read 3.1)
 
 #: Exactly what Swagger UI needs: its scripts, its stylesheet and images (some inline as data:
 #: URLs) from this origin, and fetching the schema and "Try it out" requests from this origin.
@@ -63,12 +64,52 @@ def install_docs(app: FastAPI) -> None:
         page = PAGE.format(title=escape(f"{app.title} – docs"), assets=ASSETS, init=INIT_SCRIPT)
         return HTMLResponse(page, headers=DOCS_HEADERS)
 
+    @app.get(DOCS_SCHEMA, include_in_schema=False)
+    def docs_schema() -> JSONResponse:
+        return JSONResponse(openapi_30(app.openapi()))
+
     @app.get(INIT_SCRIPT, include_in_schema=False)
     def swagger_init() -> Response:
-        settings = json.dumps(swagger_settings(app.openapi_url or "/openapi.json"))
+        settings = json.dumps(swagger_settings(DOCS_SCHEMA))
         script = (f"window.ui = SwaggerUIBundle(Object.assign({settings}, {{presets: "
                   "[SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]}));\n")
         return Response(script, media_type="text/javascript; charset=utf-8")
+
+
+def openapi_30(schema: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the OpenAPI 3.1 ``schema`` written in OpenAPI 3.0 for the bundled Swagger UI:
+    ``anyOf [X, null]`` and ``type: [X, "null"]`` become ``X`` with ``nullable``, ``const``
+    a one-value ``enum``, a list of JSON-schema ``examples`` its first as ``example``, numeric
+    exclusive bounds the 3.0 boolean form. ``/openapi.json`` stays 3.1 for every other tool."""
+    def convert(node: Any) -> Any:
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        node = {key: convert(value) for key, value in node.items()}
+        for key in ("anyOf", "oneOf"):
+            options = node.get(key)
+            if isinstance(options, list) and {"type": "null"} in options:
+                rest = [option for option in options if option != {"type": "null"}]
+                del node[key]
+                node.update(rest[0] if len(rest) == 1 else {key: rest})
+                node["nullable"] = True
+        if isinstance(node.get("type"), list):
+            types = [t for t in node["type"] if t != "null"]
+            node["nullable"] = len(types) < len(node["type"]) or node.get("nullable", False)
+            node["type"] = types[0] if len(types) == 1 else types
+        if "const" in node:
+            node["enum"] = [node.pop("const")]
+        if isinstance(node.get("examples"), list) and node["examples"]:
+            node["example"] = node.pop("examples")[0]
+        for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            if isinstance(node.get(bound), (int, float)) and not isinstance(node[bound], bool):
+                node[plain], node[bound] = node[bound], True
+        return node
+
+    converted = convert(schema)
+    converted["openapi"] = "3.0.3"
+    return converted
 
 
 def _error(description: str) -> dict[str, Any]:

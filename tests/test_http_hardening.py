@@ -242,7 +242,7 @@ def test_api_docs_have_a_csp_without_inline_script_and_cannot_be_framed(client):
     assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", docs.text) == []  # every script is a file of this origin
     init = client.get("/docs/swagger-init.js")
     assert init.status_code == 200 and init.headers["content-type"].startswith("text/javascript")
-    assert '"url": "/openapi.json"' in init.text and '"validatorUrl": null' in init.text
+    assert '"url": "/docs/openapi-3.0.json"' in init.text and '"validatorUrl": null' in init.text
     redoc = client.get("/redoc")  # not served (no offline bundle): a 404 under the pages' policy
     assert redoc.status_code == 404 and redoc.headers["content-security-policy"] == CSP
 
