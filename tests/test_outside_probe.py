@@ -16,7 +16,7 @@ import httpx
 import pytest
 from conftest import hashing_settings
 from service_process import running_service
-from test_service_reload import publish_link
+from test_service_reload import publish_link, wait_until
 
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder
@@ -145,8 +145,13 @@ def damaged_builds(probe: Probe, index: Path) -> str:
         for question in QUESTIONS:
             response = probe.send("GET", "/api/search", params={"q": question})
             assert response.json()["index_version"] == served
+        # the service looks at the link again after its reload interval: the damage is then reported
+        wait_until(lambda: f"damaged-{number}" in (probe.send("GET", "/healthz").json()["degraded"] or ""), 10,
+                   "the service did not report the damaged build")
         health = probe.send("GET", "/healthz").json()
-        assert health["index_version"] == served and health["degraded"]
+        assert health["index_version"] == served and f"damaged-{number}" in health["degraded"]
+        response = probe.send("GET", "/api/search", params={"q": QUESTIONS[0]})
+        assert response.json()["index_version"] == served
     return served
 
 
