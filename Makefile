@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-dev browser-deps run index test test-fast eval bench bench-latency clean architecture
+.PHONY: install install-dev browser-deps run index test test-fast eval bench bench-latency bench-scale clean architecture
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -64,6 +64,9 @@ bench: install
 # Uncached search over HTTP against the encoder alone (target: p50 ≤ 1.3 × the encoder's p50).
 bench-latency: index
 	$(PY) benchmarks/http_latency.py
+
+bench-scale: install
+	$(PY) benchmarks/scale.py --sizes 500,2000,10000 --out docs/benchmarks/scale
 
 # The import graph in docs/architecture.md, regenerated from the code; also lists imports that break the layers.
 architecture:
