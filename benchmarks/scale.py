@@ -30,6 +30,9 @@ import sys
 import time
 from pathlib import Path
 
+from indexer.sentences import sentence_spans
+from indexer.settings import export_settings, load_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 SQUAD = ROOT.parent / "shared" / "eval" / "external" / "danish-squad-dev"
 MODEL = "hashing:384"
@@ -37,9 +40,6 @@ PASSAGES_PER_DOCUMENT = 20
 
 
 def sentences_of(squad: Path) -> list[str]:
-    sys.path.insert(0, str(ROOT))
-    from indexer.sentences import sentence_spans
-
     out = []
     with (squad / "corpus.jsonl").open(encoding="utf-8") as lines:
         for line in lines:
@@ -63,7 +63,7 @@ def write_corpus(folder: Path, sentences: list[str], passages: int, seed: int) -
             f"language: da\n---\n\n" + "\n".join(sections), encoding="utf-8")
 
 
-def measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+def measured(command: list[str]) -> tuple[float, float, str]:
     """Run ``command`` in a child process of a fresh helper: ``(seconds, peak RSS MB, stdout)``."""
     probe = ("import resource, subprocess, sys, time\n"
              "t = time.perf_counter()\n"
@@ -71,8 +71,7 @@ def measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str
              "sys.stderr.write(r.stderr[-2000:])\n"
              "print(r.returncode, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
              "print(r.stdout, end='')\n")
-    result = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True, env=env,
-                            cwd=ROOT)
+    result = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True, text=True, cwd=ROOT)
     first, _, rest = result.stdout.partition("\n")
     code, seconds, rss_kb = first.split()
     if int(code) != 0:
@@ -113,11 +112,12 @@ def run_size(size: int, sentences: list[str], questions: list[str], work: Path, 
     shutil.rmtree(corpus, ignore_errors=True)
     shutil.rmtree(index.parent / f".{index.name}.builds", ignore_errors=True)
     write_corpus(corpus, sentences, size, seed)
-    env = {**os.environ, "PEERQA_MODEL": MODEL, "PEERQA_WEIGHT_DENSE": "0.25", "PEERQA_CORPUS_DIR": str(corpus),
-           "PEERQA_INDEX_DIR": str(index), "PEERQA_DATA_DIR": str(work / "var"), "PEERQA_EMBEDDING_CACHE": "false",
-           "PEERQA_CONFIDENCE_MODEL": ""}
-    seconds, rss, _ = measured([sys.executable, "-m", "indexer", "build", "--quiet"], env)
-    _, _, output = measured([sys.executable, "-c", SEARCH, json.dumps(questions)], env)
+    # the children read their settings from the environment, as the service's workers do
+    export_settings(load_settings().model_copy(update={
+        "model": MODEL, "weight_dense": 0.25, "corpus_dir": corpus, "index_dir": index, "data_dir": work / "var",
+        "embedding_cache": False}))
+    seconds, rss, _ = measured([sys.executable, "-m", "indexer", "build", "--quiet"])
+    _, _, output = measured([sys.executable, "-c", SEARCH, json.dumps(questions)])
     search = json.loads(output.strip().splitlines()[-1])
     manifest = json.loads((index.resolve() / "manifest.json").read_text(encoding="utf-8"))
     return {"passages": size, "indexed_passages": manifest["passages"],
