@@ -211,43 +211,37 @@ class FeedbackStore:
                    limit: int = 1000) -> list[Qrel]:
         """Up to ``limit`` latest judgments per question and passage, sorted by query id and passage
         id, starting after the pair ``after`` (a :attr:`Qrel.cursor`)."""
-        if not self._readable():
-            return []
-        where, args = [], []
-        if index_version:
-            where.append("index_version = ?")
-            args.append(index_version)
-        if after:
-            qid, _, passage = after.partition(" ")
-            where.append("(query_id, passage_id) > (?, ?)")
-            args += [qid, passage]
+        qid, _, passage = (after or "").partition(" ")
         # SQLite takes the bare column (helpful) from the row holding MAX(id): the latest judgment
-        sql = ("SELECT query_id, passage_id, helpful, MAX(id) FROM feedback"
-               + (" WHERE " + " AND ".join(where) if where else "")
-               + " GROUP BY query_id, passage_id ORDER BY query_id, passage_id LIMIT ?")
-        with self._connection() as connection:
-            rows = connection.execute(sql, (*args, limit)).fetchall()
+        rows = self._latest_page("query_id, passage_id, helpful", "query_id, passage_id", index_version,
+                                 ("(query_id, passage_id) > (?, ?)", (qid, passage)) if after else None, limit)
         return [Qrel(r[0], r[1], bool(r[2])) for r in rows]
 
     def queries_page(self, index_version: str | None = None, after: str | None = None,
                      limit: int = 1000) -> list[dict[str, str]]:
         """Up to ``limit`` BEIR-style queries ``{"_id", "text"}`` (the latest wording of each
         question), sorted by id, starting after the query id ``after``."""
+        rows = self._latest_page("query_id, question", "query_id", index_version,
+                                 ("query_id > ?", (after,)) if after else None, limit)
+        return [{"_id": r[0], "text": r[1]} for r in rows]
+
+    def _latest_page(self, columns: str, group: str, index_version: str | None,
+                     cursor: tuple[str, tuple[str, ...]] | None, limit: int) -> list[tuple]:
+        """``columns`` of the latest row per ``group`` (also the order), on ``index_version`` when
+        given, after the ``cursor`` condition, at most ``limit`` rows."""
         if not self._readable():
             return []
         where, args = [], []
         if index_version:
             where.append("index_version = ?")
             args.append(index_version)
-        if after:
-            where.append("query_id > ?")
-            args.append(after)
-        sql = ("SELECT query_id, question, MAX(id) FROM feedback"
-               + (" WHERE " + " AND ".join(where) if where else "")
-               + " GROUP BY query_id ORDER BY query_id LIMIT ?")
+        if cursor is not None:
+            where.append(cursor[0])
+            args += cursor[1]
+        sql = (f"SELECT {columns}, MAX(id) FROM feedback" + (" WHERE " + " AND ".join(where) if where else "")
+               + f" GROUP BY {group} ORDER BY {group} LIMIT ?")
         with self._connection() as connection:
-            rows = connection.execute(sql, (*args, limit)).fetchall()
-        return [{"_id": r[0], "text": r[1]} for r in rows]
+            return connection.execute(sql, (*args, limit)).fetchall()
 
     def latest(self, index_version: str | None = None) -> list[Qrel]:
         """Every latest judgment per question and passage (page by page; for small stores)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from indexer.settings import Settings
 from service.dependencies import FeedbackLimiterDep, FeedbackStoreDep, SearcherDep, SettingsDep
 from service.feedback import UnknownPassage, client_key, cross_site_problem, record_feedback
 from service.feedback_store import Judgment, StorageUnavailable, StoreFull, qrels_text
@@ -176,6 +177,20 @@ def export_refusal(export_token: SecretStr | None,
     return None
 
 
+async def export_page(settings: Settings, credentials: HTTPAuthorizationCredentials | None, read_page: Callable[..., list],
+                      index_version: str | None, after: str | None, limit: int) -> Response | tuple[list, bool]:
+    """One page of an export and whether more follow, or the response that refuses it (no or a
+    wrong token, the exports switched off, storage unavailable)."""
+    refusal = export_refusal(settings.export_token, credentials)
+    if refusal is not None:
+        return refusal
+    try:
+        rows = await run_in_threadpool(read_page, index_version, after, limit + 1)
+    except StorageUnavailable as exc:
+        return unavailable(exc)
+    return rows[:limit], len(rows) > limit
+
+
 def next_link(request: Request, cursor: str | None, limit: int) -> dict[str, str]:
     if cursor is None:
         return {}
@@ -202,15 +217,10 @@ async def feedback_qrels(request: Request, store: FeedbackStoreDep, settings: Se
     BEIR `queries.jsonl`) for a benchmark. Passage ids belong to an index version: filter with
     `index_version` when the index has been rebuilt since the judgments were made. Pages of
     `limit` lines, in query id and passage id order; concatenated, the pages are the whole file."""
-    refusal = export_refusal(settings.export_token, credentials)
-    if refusal is not None:
-        return refusal
-    try:
-        rows = await run_in_threadpool(store.qrels_page, index_version, after, limit + 1)
-    except StorageUnavailable as exc:
-        return unavailable(exc)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page = await export_page(settings, credentials, store.qrels_page, index_version, after, limit)
+    if isinstance(page, Response):
+        return page
+    rows, more = page
     name = "feedback-qrels.tsv" if layout == "beir" else "feedback-qrels.txt"
     return PlainTextResponse(qrels_text(rows, layout, header=after is None), media_type="text/plain; charset=utf-8",
                              headers={"Content-Disposition": f'inline; filename="{name}"',
@@ -228,15 +238,10 @@ async def feedback_queries(request: Request, store: FeedbackStoreDep, settings: 
                                max_length=200, description="Start after this query id (as the `Link` header of "
                                                            "the previous page gives it).")] = None) -> Response:
     """Needs `Authorization: Bearer <PEERQA_EXPORT_TOKEN>`. Pages of `limit` lines, in query id order."""
-    refusal = export_refusal(settings.export_token, credentials)
-    if refusal is not None:
-        return refusal
-    try:
-        rows = await run_in_threadpool(store.queries_page, index_version, after, limit + 1)
-    except StorageUnavailable as exc:
-        return unavailable(exc)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    page = await export_page(settings, credentials, store.queries_page, index_version, after, limit)
+    if isinstance(page, Response):
+        return page
+    rows, more = page
     lines = "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in rows)
     return Response(lines, media_type="application/x-ndjson; charset=utf-8",
                     headers={"Content-Disposition": 'inline; filename="feedback-queries.jsonl"',
