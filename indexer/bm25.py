@@ -1,100 +1,207 @@
-"""A BM25 index over one field, stored as plain arrays.
+"""BM25 over bags of words, factorised: rows hold words, and words map to the terms scored.
 
-The BM25 weight of every (passage, term) pair is computed once at build time into a sparse
-matrix, so a query is a sparse column sum: ``score(d) = Σ_t qw(t) · W[d, t]`` with
-``W[d, t] = idf(t) · tf·(k1+1) / (tf + k1·(1 − b + b·len(d)/avglen))`` and the Lucene idf
-``ln(1 + (N − df + 0.5)/(df + 0.5))``.
+A passage (or a sentence) is stored once, as the counts of its analysed words. The terms BM25
+scores are functions of a word: its stem, or its character n-grams. So the term frequencies of
+any row are a product of two sparse matrices, ``tf = bags (rows × words) @ terms (words × terms)``,
+and only the columns of the question's terms are ever multiplied out. The index then grows with
+the words of the text (about 60 per passage), not with its n-grams (about 650 per passage, and
+2,400 more for the sentence units), and every array is saved to load memory-mapped.
+
+The weight of a (row, term) pair is ``idf(t) · tf·(k1+1) / (tf + k1·(1 − b + b·len(d)/avglen))``
+with the Lucene idf ``ln(1 + (N − df + 0.5)/(df + 0.5))``; ``len(d)`` counts terms (a word of
+five n-grams adds five to the n-gram length).
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterator, Protocol
 
 import numpy as np
 from scipy import sparse
 
+_BATCH_ROWS = 16384  # rows multiplied out at a time when counting document frequencies
 
-class BM25Field:
-    def __init__(self, vocabulary: dict[str, int], weights: sparse.csc_matrix, idf: np.ndarray) -> None:
-        self.vocabulary = vocabulary
-        self.weights = weights  # passages × terms
-        self.idf = idf
+
+def bm25_idf(df: np.ndarray, n: int) -> np.ndarray:
+    return np.log1p((n - df + 0.5) / (df + 0.5))
+
+
+def save_array(folder: Path, name: str, array: np.ndarray) -> None:
+    np.save(folder / f"{name}.npy", np.ascontiguousarray(array), allow_pickle=False)
+
+
+def load_array(folder: Path, name: str) -> np.ndarray:
+    """A saved array, memory-mapped: its pages are read when used and shared between processes."""
+    array = np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+    return array if array.size else np.asarray(array)  # numpy cannot map an empty file
+
+
+def index_dtype(largest: int) -> type:
+    """The index type scipy keeps as it is (it would copy an int64 array whose values fit int32)."""
+    return np.int32 if largest < np.iinfo(np.int32).max else np.int64
+
+
+def compressed(kind: str, data: np.ndarray, indices: np.ndarray, indptr: np.ndarray,
+               shape: tuple[int, int]) -> sparse.csr_matrix | sparse.csc_matrix:
+    """A CSR or CSC matrix over the given arrays without copying them (they may be memory-mapped)."""
+    cls = sparse.csr_matrix if kind == "csr" else sparse.csc_matrix
+    return cls((data, indices, indptr), shape=shape, copy=False)
+
+
+def save_matrix(folder: Path, name: str, matrix: sparse.csr_matrix | sparse.csc_matrix) -> None:
+    largest = max(matrix.nnz, max(matrix.shape))
+    dtype = index_dtype(largest)
+    save_array(folder, f"{name}.data", matrix.data.astype(np.float32, copy=False))
+    save_array(folder, f"{name}.indices", matrix.indices.astype(dtype, copy=False))
+    save_array(folder, f"{name}.indptr", matrix.indptr.astype(dtype, copy=False))
+
+
+def load_matrix(folder: Path, name: str, kind: str, shape: tuple[int, int]) -> sparse.csr_matrix | sparse.csc_matrix:
+    return compressed(kind, load_array(folder, f"{name}.data"), load_array(folder, f"{name}.indices"),
+                      load_array(folder, f"{name}.indptr"), shape)
+
+
+@dataclass
+class TermMap:
+    """What each word of the vocabulary counts as: its stem (one term), or its n-grams (several)."""
+
+    terms: list[str]
+    vocabulary: dict[str, int]  # term → column
+    words_terms: sparse.csc_matrix  # words × terms: how often each term occurs in each word
+
+    @classmethod
+    def build(cls, terms: list[str], word_rows: np.ndarray, term_columns: np.ndarray, counts: np.ndarray,
+              words: int) -> "TermMap":
+        matrix = sparse.csc_matrix((counts.astype(np.float32), (word_rows, term_columns)), shape=(words, len(terms)))
+        matrix.sum_duplicates()
+        return cls(terms, {t: i for i, t in enumerate(terms)}, matrix)
 
     @property
     def size(self) -> int:
-        return self.weights.shape[0]
+        return len(self.terms)
 
-    @classmethod
-    def build(cls, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> "BM25Field":
-        vocabulary: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        tfs: list[float] = []
-        lengths = np.array([len(doc) for doc in documents], dtype=np.float64)
-        for row, doc in enumerate(documents):
-            for term, tf in Counter(doc).items():
-                rows.append(row)
-                cols.append(vocabulary.setdefault(term, len(vocabulary)))
-                tfs.append(tf)
-        n_docs = len(documents)
-        row_arr = np.array(rows, dtype=np.int64)
-        col_arr = np.array(cols, dtype=np.int64)
-        tf_arr = np.array(tfs, dtype=np.float64)
-        df = np.bincount(col_arr, minlength=len(vocabulary)).astype(np.float64)
-        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-        avg = lengths.mean() if n_docs and lengths.mean() > 0 else 1.0
-        norm = k1 * (1 - b + b * lengths[row_arr] / avg) if n_docs else np.zeros(0)
-        values = idf[col_arr] * tf_arr * (k1 + 1) / (tf_arr + norm)
-        weights = sparse.csc_matrix((values, (row_arr, col_arr)), shape=(n_docs, len(vocabulary)))
-        return cls(vocabulary, weights, idf)
+    def columns(self, terms: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+        """The columns of the weighted ``terms`` the vocabulary has, and their weights."""
+        known = [(self.vocabulary[t], w) for t, w in terms.items() if t in self.vocabulary]
+        ids = np.array([c for c, _ in known], dtype=np.int64)
+        return ids, np.array([w for _, w in known], dtype=np.float64)
 
-    def query_vector(self, terms: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-        ids = [self.vocabulary[t] for t in terms if t in self.vocabulary]
-        weights = [w for t, w in terms.items() if t in self.vocabulary]
-        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64)
-
-    def scores(self, terms: dict[str, float]) -> np.ndarray:
-        """BM25 score of every passage for weighted query ``terms``."""
-        ids, weights = self.query_vector(terms)
-        if len(ids) == 0:
-            return np.zeros(self.size, dtype=np.float64)
-        # Straight from the CSC arrays: each term's column lists the passages that have it.
-        matrix = self.weights
-        starts, ends = matrix.indptr[ids], matrix.indptr[ids + 1]
-        lengths = ends - starts
-        positions = np.repeat(ends - lengths.cumsum(), lengths) + np.arange(int(lengths.sum()))
-        values = matrix.data[positions] * np.repeat(weights, lengths)
-        return np.bincount(matrix.indices[positions], weights=values, minlength=self.size).astype(np.float64)
-
-    def matched(self, row: int, terms: Iterable[str]) -> list[str]:
-        """The query terms that occur in passage ``row``."""
-        out = []
-        for term in terms:
-            col = self.vocabulary.get(term)
-            if col is not None and self.weights[row, col] > 0:
-                out.append(term)
-        return out
-
-    def idf_of(self, term: str) -> float | None:
-        col = self.vocabulary.get(term)
-        return None if col is None else float(self.idf[col])
+    def term_lengths(self) -> np.ndarray:
+        """How many terms each word counts as (its length in this field)."""
+        return np.asarray(self.words_terms.sum(axis=1)).ravel()
 
     def save(self, folder: Path, name: str) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        w = self.weights.tocsc()
-        np.savez(folder / f"{name}.npz", data=w.data, indices=w.indices, indptr=w.indptr,
-                 shape=np.array(w.shape), idf=self.idf)
-        terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
-        (folder / f"{name}.vocab.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+        (folder / f"{name}.terms.json").write_text(json.dumps(self.terms, ensure_ascii=False), encoding="utf-8")
+        save_matrix(folder, name, self.words_terms)
 
     @classmethod
-    def load(cls, folder: Path, name: str) -> "BM25Field":
-        with np.load(folder / f"{name}.npz", allow_pickle=False) as arrays:
-            shape = tuple(int(x) for x in arrays["shape"])
-            weights = sparse.csc_matrix((arrays["data"], arrays["indices"], arrays["indptr"]), shape=shape)
-            idf = arrays["idf"]
-        terms = json.loads((folder / f"{name}.vocab.json").read_text(encoding="utf-8"))
-        return cls({t: i for i, t in enumerate(terms)}, weights, idf)
+    def load(cls, folder: Path, name: str, words: int) -> "TermMap":
+        terms = json.loads((folder / f"{name}.terms.json").read_text(encoding="utf-8"))
+        return cls(terms, {t: i for i, t in enumerate(terms)},
+                   load_matrix(folder, name, "csc", (words, len(terms))))
+
+
+class Bags(Protocol):
+    """Rows (passages or sentence units) as counts of words."""
+
+    @property
+    def rows(self) -> int: ...
+
+    def counts(self, terms: TermMap, columns: np.ndarray) -> sparse.csr_matrix:
+        """``rows × len(columns)``: how often each row has each of the term ``columns``."""
+        ...
+
+    def batches(self, terms: TermMap) -> Iterator[sparse.csr_matrix]:
+        """The full ``rows × terms`` counts, a bounded number of rows at a time, in row order."""
+        ...
+
+
+class WordBags:
+    """Rows stored as word counts, column-major (the rows that have a word, for scoring)."""
+
+    def __init__(self, by_word: sparse.csc_matrix) -> None:
+        self.by_word = by_word  # rows × words
+
+    @property
+    def rows(self) -> int:
+        return self.by_word.shape[0]
+
+    def counts(self, terms: TermMap, columns: np.ndarray) -> sparse.csr_matrix:
+        selected = terms.words_terms[:, columns]  # words × q
+        words = np.unique(selected.indices)
+        if len(words) == 0:
+            return sparse.csr_matrix((self.rows, len(columns)), dtype=np.float32)
+        return (self.by_word[:, words] @ selected.tocsr()[words]).tocsr()
+
+    def batches(self, terms: TermMap) -> Iterator[sparse.csr_matrix]:
+        by_row = self.by_word.tocsr()
+        for first in range(0, self.rows, _BATCH_ROWS):
+            yield (by_row[first:first + _BATCH_ROWS] @ terms.words_terms).tocsr()
+
+
+@dataclass
+class BM25Field:
+    """BM25 over one kind of term (stems or n-grams) of some bags of words."""
+
+    bags: Bags
+    terms: TermMap
+    df: np.ndarray  # per term: how many rows have it
+    lengths: np.ndarray  # per row, in terms
+    k1: float
+    b: float
+
+    def __post_init__(self) -> None:
+        self.idf = bm25_idf(self.df, self.size)
+        self.average = float(self.lengths.mean(dtype=np.float64)) if self.size else 0.0
+        if self.average <= 0:
+            self.average = 1.0
+        present = self.df > 0
+        self._max_idf = float(self.idf[present].max()) if present.any() else 1.0
+
+    @classmethod
+    def build(cls, bags: Bags, terms: TermMap, lengths: np.ndarray, k1: float, b: float) -> "BM25Field":
+        """Count each term's document frequency over the rows, a batch at a time."""
+        df = np.zeros(terms.size, dtype=np.float64)
+        for batch in bags.batches(terms):
+            df += np.bincount(batch.indices, minlength=terms.size)
+        return cls(bags, terms, df, np.asarray(lengths, dtype=np.float32), k1, b)
+
+    @property
+    def size(self) -> int:
+        return self.bags.rows
+
+    def scores(self, terms: dict[str, float]) -> np.ndarray:
+        """BM25 score of every row for the weighted query ``terms``."""
+        columns, weights = self.terms.columns(terms)
+        if len(columns) == 0 or self.size == 0:
+            return np.zeros(self.size, dtype=np.float64)
+        counts = self.bags.counts(self.terms, columns).tocoo()
+        rows, which, tf = counts.row, counts.col, counts.data.astype(np.float64)
+        norm = self.k1 * (1 - self.b + self.b * self.lengths[rows].astype(np.float64) / self.average)
+        values = self.idf[columns[which]] * tf * (self.k1 + 1) / (tf + norm) * weights[which]
+        return np.bincount(rows, weights=values, minlength=self.size).astype(np.float64)
+
+    def has(self, term: str) -> bool:
+        """Whether some row has ``term``."""
+        column = self.terms.vocabulary.get(term)
+        return column is not None and self.df[column] > 0
+
+    def idf_of(self, term: str) -> float | None:
+        """The idf of a term some row has (None for any other)."""
+        return float(self.idf[self.terms.vocabulary[term]]) if self.has(term) else None
+
+    def max_idf(self) -> float:
+        """The highest idf of a term some row has (1.0 when no row has any)."""
+        return self._max_idf
+
+    def save(self, folder: Path, name: str) -> None:
+        save_array(folder, f"{name}.df", self.df)
+        save_array(folder, f"{name}.lengths", self.lengths)
+
+    @classmethod
+    def load(cls, folder: Path, name: str, bags: Bags, terms: TermMap, k1: float, b: float) -> "BM25Field":
+        return cls(bags, terms, np.asarray(load_array(folder, f"{name}.df")),
+                   load_array(folder, f"{name}.lengths"), k1, b)

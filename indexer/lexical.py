@@ -5,6 +5,9 @@ for compounds and misspellings), ``headings`` (stems of the document title and t
 the passage sits under) and ``sentences`` (the passage's best sentence or pair of neighbouring
 sentences, scored as BM25 units: ``indexer.sentence_field``). Field scores are scaled by their
 spread over the passages and added with the weights from the settings.
+
+Every field is stored as word counts and scored through the words' stems or n-grams
+(``indexer.bm25``); the arrays load memory-mapped.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from typing import Iterable, Protocol, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from indexer.analysis import grams, skeleton, stems
-from indexer.bm25 import BM25Field
-from indexer.sentence_field import SentenceField, SentenceUnits
+from indexer.analysis import skeleton
+from indexer.bm25 import BM25Field, TermMap, WordBags, load_matrix, save_matrix
+from indexer.lexical_build import AnalysedCorpus, CorpusAnalyser
+from indexer.sentence_field import SentenceField
 
 FIELDS = ("stems", "grams", "headings")  # passage-level BM25 fields; "sentences" is the fourth score
 
@@ -52,12 +56,16 @@ def passage_field_texts(text: str, headings: Sequence[str], title: str) -> tuple
 
 
 class LexicalIndex:
-    def __init__(self, fields: dict[str, BM25Field], sentences: SentenceField, params: LexicalParams) -> None:
+    def __init__(self, stems: TermMap, grams: TermMap, fields: dict[str, BM25Field], sentences: SentenceField,
+                 params: LexicalParams) -> None:
+        self.stems = stems
+        self.grams = grams
         self.fields = fields
         self.sentences = sentences
         self.params = params
         self._variants: dict[str, list[str]] = defaultdict(list)
-        for term in fields["stems"].vocabulary:
+        for column in np.flatnonzero(fields["stems"].df > 0):
+            term = stems.terms[column]
             self._variants[skeleton(term)].append(term)
 
     @classmethod
@@ -66,23 +74,27 @@ class LexicalIndex:
         """Index passage ``bodies`` under their ``heading_texts``; the sentence units come from
         ``answer_texts`` (default: the bodies; an empty text has none, e.g. a reference list)."""
         answer_texts = bodies if answer_texts is None else answer_texts
-        token_lists: list[list[str]] = []
-        gram_lists: list[list[str]] = []
-        heading_lists: list[list[str]] = []
-        units = SentenceUnits(params.ngram_min, params.ngram_max)
+        analyser = CorpusAnalyser()
         rows = tqdm(range(len(bodies)), desc="analysing passages", unit="passage", disable=not progress,
                     mininterval=0.5)
         for row in rows:
-            token_lists.append(stems(bodies[row]))
-            gram_lists.append(grams(bodies[row], params.ngram_min, params.ngram_max))
-            heading_lists.append(stems(heading_texts[row]))
-            units.add(row, answer_texts[row])
+            analyser.add(bodies[row], heading_texts[row], answer_texts[row])
+        return cls.from_analysed(analyser.finish(), params)
+
+    @classmethod
+    def from_analysed(cls, corpus: AnalysedCorpus, params: LexicalParams) -> "LexicalIndex":
+        stems, grams = corpus.stem_map(), corpus.gram_map(params.ngram_min, params.ngram_max)
+        body, headings = WordBags(corpus.body.tocsc()), WordBags(corpus.headings.tocsc())
+        token_counts = np.asarray(corpus.body.sum(axis=1)).ravel()
         fields = {
-            "stems": BM25Field.build(token_lists, params.k1, params.b),
-            "grams": BM25Field.build(gram_lists, params.k1, params.b),
-            "headings": BM25Field.build(heading_lists, params.k1, params.b),
+            "stems": BM25Field.build(body, stems, token_counts, params.k1, params.b),
+            "grams": BM25Field.build(body, grams, corpus.body @ grams.term_lengths(), params.k1, params.b),
+            "headings": BM25Field.build(headings, stems, np.asarray(corpus.headings.sum(axis=1)).ravel(),
+                                        params.k1, params.b),
         }
-        return cls(fields, units.build(len(bodies), params.k1, params.b), params)
+        sentences = SentenceField.build(corpus.pieces, corpus.unit_pieces, corpus.unit_owners, corpus.body.shape[0],
+                                        stems, grams, params.k1, params.b)
+        return cls(stems, grams, fields, sentences, params)
 
     @property
     def size(self) -> int:
@@ -93,7 +105,15 @@ class LexicalIndex:
         return list(self._variants.get(skeleton(term), ()))
 
     def has_stem(self, term: str) -> bool:
-        return term in self.fields["stems"].vocabulary
+        """Whether some passage's text has the stem (heading text aside)."""
+        return self.fields["stems"].has(term)
+
+    def stem_idf(self, term: str) -> float | None:
+        """The idf of a stem over the passages (None when no passage has it)."""
+        return self.fields["stems"].idf_of(term)
+
+    def max_stem_idf(self) -> float:
+        return self.fields["stems"].max_idf()
 
     def field_scores(self, terms: QueryTerms, weights: dict[str, float]) -> dict[str, np.ndarray]:
         """The raw score of every passage in each field (the sentence units mix their stems and
@@ -115,15 +135,42 @@ class LexicalIndex:
         return total, per_field
 
     def matched_terms(self, row: int, stem_terms: Iterable[str]) -> list[str]:
-        return self.fields["stems"].matched(row, stem_terms)
+        """The question stems that occur in passage ``row``."""
+        body = self.fields["stems"].bags
+        assert isinstance(body, WordBags)
+        out = []
+        for term in stem_terms:
+            column = self.stems.vocabulary.get(term)
+            if column is None:
+                continue
+            words = self.stems.words_terms[:, [column]].indices
+            if body.by_word[row, words].sum() > 0:
+                out.append(term)
+        return out
 
     def save(self, folder: Path) -> None:
-        for name, f in self.fields.items():
-            f.save(folder, name)
+        self.stems.save(folder, "stem_map")
+        self.grams.save(folder, "gram_map")
+        save_matrix(folder, "passage_words", self.fields["stems"].bags.by_word)  # the n-gram field's too
+        save_matrix(folder, "heading_words", self.fields["headings"].bags.by_word)
+        for name, field in self.fields.items():
+            field.save(folder, name)
         self.sentences.save(folder)
-        (folder / "lexical.json").write_text(json.dumps(self.params.to_json()), encoding="utf-8")
+        shape = {"passages": self.size, "words": self.stems.words_terms.shape[0],
+                 "pieces": self.sentences.bags.pieces.rows}
+        (folder / "lexical.json").write_text(json.dumps({**self.params.to_json(), **shape}), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex":
-        params = LexicalParams(**json.loads((folder / "lexical.json").read_text(encoding="utf-8")))
-        return cls({name: BM25Field.load(folder, name) for name in FIELDS}, SentenceField.load(folder), params)
+        recorded = json.loads((folder / "lexical.json").read_text(encoding="utf-8"))
+        passages, words, pieces = recorded.pop("passages"), recorded.pop("words"), recorded.pop("pieces")
+        params = LexicalParams(**recorded)
+        stems, grams = TermMap.load(folder, "stem_map", words), TermMap.load(folder, "gram_map", words)
+        body = WordBags(load_matrix(folder, "passage_words", "csc", (passages, words)))
+        headings = WordBags(load_matrix(folder, "heading_words", "csc", (passages, words)))
+        k1, b = params.k1, params.b
+        fields = {"stems": BM25Field.load(folder, "stems", body, stems, k1, b),
+                  "grams": BM25Field.load(folder, "grams", body, grams, k1, b),
+                  "headings": BM25Field.load(folder, "headings", headings, stems, k1, b)}
+        sentences = SentenceField.load(folder, passages, pieces, words, stems, grams, k1, b)
+        return cls(stems, grams, fields, sentences, params)

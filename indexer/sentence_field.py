@@ -5,68 +5,114 @@ a passage that merely mentions the same words here and there does not. Each answ
 (``indexer.sentences.answer_units``) is a small BM25 document in two sub-fields, stemmed words
 and character n-grams, with its own idf and length normalisation; a passage's score is the best
 score of its units. Measured on Danish SQuAD in docs/retrieval.md.
+
+Storage: a passage's answer sentences and the text between neighbouring ones (a heading, or
+nothing) are *pieces*, stored once as word counts; a unit is one sentence piece, or a pair of
+sentences with the gap between them (three pieces), so its counts are the sum of its pieces'
+(``unit_pieces`` × pieces). A passage's units are its n sentences, then its n − 1 pairs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
-from indexer.analysis import grams, stems
-from indexer.bm25 import BM25Field
-from indexer.sentences import answer_units
+from indexer.bm25 import (
+    BM25Field,
+    TermMap,
+    WordBags,
+    load_array,
+    load_matrix,
+    save_array,
+    save_matrix,
+)
+
+_BATCH_UNITS = 16384  # units multiplied out at a time when counting document frequencies
 
 
-class SentenceUnits:
-    """Collects the answer units of passages, one passage at a time, for ``SentenceField``."""
+class UnitBags:
+    """Answer units as the sums of their pieces' word counts."""
 
-    def __init__(self, ngram_min: int, ngram_max: int) -> None:
-        self.ngram_min = ngram_min
-        self.ngram_max = ngram_max
-        self.owners: list[int] = []
-        self.stems: list[list[str]] = []
-        self.grams: list[list[str]] = []
+    def __init__(self, pieces: WordBags, pieces_by_row: sparse.csr_matrix, unit_pieces: sparse.csr_matrix) -> None:
+        self.pieces = pieces  # pieces × words, by word
+        self.pieces_by_row = pieces_by_row  # the same, by piece
+        self.unit_pieces = unit_pieces  # units × pieces, 1 where the unit holds the piece
 
-    def add(self, row: int, text: str) -> None:
-        for start, end in answer_units(text):
-            self.owners.append(row)
-            self.stems.append(stems(text[start:end]))
-            self.grams.append(grams(text[start:end], self.ngram_min, self.ngram_max))
+    @property
+    def rows(self) -> int:
+        return self.unit_pieces.shape[0]
 
-    def build(self, passages: int, k1: float, b: float) -> "SentenceField":
-        return SentenceField(BM25Field.build(self.stems, k1, b), BM25Field.build(self.grams, k1, b),
-                             np.array(self.owners, dtype=np.int64), passages)
+    def counts(self, terms: TermMap, columns: np.ndarray) -> sparse.csr_matrix:
+        return (self.unit_pieces @ self.pieces.counts(terms, columns)).tocsr()
+
+    def batches(self, terms: TermMap) -> Iterator[sparse.csr_matrix]:
+        for first in range(0, self.rows, _BATCH_UNITS):
+            words = self.unit_pieces[first:first + _BATCH_UNITS] @ self.pieces_by_row
+            yield (words @ terms.words_terms).tocsr()
+
+    def words_of(self, units: np.ndarray) -> sparse.csr_matrix:
+        """``len(units) × words``: the word counts of the given units."""
+        return (self.unit_pieces[units] @ self.pieces_by_row).tocsr()
 
 
 class SentenceField:
-    def __init__(self, stems_field: BM25Field, grams_field: BM25Field, owners: np.ndarray, size: int) -> None:
+    def __init__(self, bags: UnitBags, stems_field: BM25Field, grams_field: BM25Field, owners: np.ndarray,
+                 size: int) -> None:
+        self.bags = bags
         self.stems = stems_field
         self.grams = grams_field
-        self.owners = owners  # unit → passage row
+        self.owners = owners  # unit → passage row, ascending
         self.size = size  # number of passages
+        first = np.flatnonzero(np.diff(owners, prepend=-1) != 0) if len(owners) else np.zeros(0, np.int64)
+        self._first_units = first  # where each passage's units start
+        self._with_units = np.asarray(owners[first], dtype=np.int64)  # the passages that have units
+
+    @classmethod
+    def build(cls, pieces_by_row: sparse.csr_matrix, unit_pieces: sparse.csr_matrix, owners: np.ndarray,
+              size: int, stems: TermMap, grams: TermMap, k1: float, b: float) -> "SentenceField":
+        bags = UnitBags(WordBags(pieces_by_row.tocsc()), pieces_by_row, unit_pieces)
+        piece_stem_lengths = np.asarray(pieces_by_row.sum(axis=1)).ravel()
+        piece_gram_lengths = pieces_by_row @ grams.term_lengths()
+        return cls(bags, BM25Field.build(bags, stems, unit_pieces @ piece_stem_lengths, k1, b),
+                   BM25Field.build(bags, grams, unit_pieces @ piece_gram_lengths, k1, b), owners, size)
+
+    @property
+    def units(self) -> int:
+        return len(self.owners)
 
     def scores(self, stem_terms: dict[str, float], gram_terms: dict[str, float],
                stem_weight: float, gram_weight: float) -> np.ndarray:
         """Per passage, the best unit's score (sub-fields scaled by their spread over the units)."""
-        units = np.zeros(len(self.owners), dtype=np.float64)
+        units = np.zeros(self.units, dtype=np.float64)
         for field, terms, weight in ((self.stems, stem_terms, stem_weight), (self.grams, gram_terms, gram_weight)):
+            if weight <= 0:
+                continue
             values = field.scores(terms)
             spread = values.std() if values.size else 0.0
-            if weight > 0 and spread > 0:
+            if spread > 0:
                 units += weight * values / spread
         best = np.zeros(self.size, dtype=np.float64)
-        np.maximum.at(best, self.owners, units)
+        if self.units:
+            best[self._with_units] = np.maximum.reduceat(units, self._first_units)
         return best
 
     def save(self, folder: Path) -> None:
-        self.stems.save(folder, "sentence_stems")
-        self.grams.save(folder, "sentence_grams")
-        np.savez(folder / "sentence_units.npz", owners=self.owners, size=np.array([self.size]))
+        save_matrix(folder, "pieces_by_word", self.bags.pieces.by_word)
+        save_matrix(folder, "pieces_by_row", self.bags.pieces_by_row)
+        save_matrix(folder, "unit_pieces", self.bags.unit_pieces)
+        save_array(folder, "unit_owners", self.owners.astype(np.int32))
+        self.stems.save(folder, "unit_stems")
+        self.grams.save(folder, "unit_grams")
 
     @classmethod
-    def load(cls, folder: Path) -> "SentenceField":
-        with np.load(folder / "sentence_units.npz", allow_pickle=False) as arrays:
-            owners = arrays["owners"]
-            size = int(arrays["size"][0])
-        return cls(BM25Field.load(folder, "sentence_stems"), BM25Field.load(folder, "sentence_grams"), owners, size)
+    def load(cls, folder: Path, size: int, pieces: int, words: int, stems: TermMap, grams: TermMap,
+             k1: float, b: float) -> "SentenceField":
+        owners = load_array(folder, "unit_owners")
+        bags = UnitBags(WordBags(load_matrix(folder, "pieces_by_word", "csc", (pieces, words))),
+                        load_matrix(folder, "pieces_by_row", "csr", (pieces, words)),
+                        load_matrix(folder, "unit_pieces", "csr", (len(owners), pieces)))
+        return cls(bags, BM25Field.load(folder, "unit_stems", bags, stems, k1, b),
+                   BM25Field.load(folder, "unit_grams", bags, grams, k1, b), owners, size)

@@ -23,7 +23,7 @@ from indexer.documents import Document
 from indexer.lexical import LexicalIndex
 from indexer.passages import Passage
 
-FORMAT_VERSION = 4  # 4: the manifest lists every file's size and sha256
+FORMAT_VERSION = 5  # 4: the manifest lists every file's size and sha256; 5: lexical fields as word counts
 MANIFEST = "manifest.json"
 _CHUNK = 1 << 20  # bytes hashed at a time
 _NORM_TOLERANCE = 1e-3  # how far a stored vector's length may be from 1
@@ -107,7 +107,7 @@ def load_index(path: Path) -> IndexData:
         }
     with _reading("passages.jsonl", path, rebuild), (folder / "passages.jsonl").open(encoding="utf-8") as handle:
         passages = [Passage.from_json(json.loads(line)) for line in handle if line.strip()]
-    with _reading("the lexical index (lexical.json, *.npz, *.vocab.json)", path, rebuild):
+    with _reading("the lexical index (lexical.json, *.npy, *.terms.json)", path, rebuild):
         lexical = LexicalIndex.load(folder)
     with _reading("dense.faiss", path, rebuild):
         dense = DenseIndex.load(folder)

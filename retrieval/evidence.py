@@ -62,8 +62,7 @@ def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
                    rules: EvidenceRules = DEFAULT_RULES) -> list[QuestionWord]:
     """The question's content words with their weights: idf for words the corpus uses,
     ``rules.absent_weight`` × the highest idf for words it never uses (nor any variant or synonym)."""
-    stems_field = index.fields["stems"]
-    max_idf = float(stems_field.idf.max()) if stems_field.idf.size else 1.0
+    max_idf = index.max_stem_idf()
     seen: set[str] = set()
     out: list[QuestionWord] = []
     for token in tokenize(question, question=True):
@@ -71,10 +70,10 @@ def question_words(index: LexicalIndex, query: LexicalQuery, question: str,
         if term in seen:
             continue
         seen.add(term)
-        known = [t for t in (term, *sorted(query.expansions.get(term, ()))) if stems_field.idf_of(t) is not None]
+        known = [t for t in (term, *sorted(query.expansions.get(term, ()))) if index.has_stem(t)]
         # A long word the corpus never uses (a compound noun: "kontanthjælpen") is strong evidence
         # that the corpus does not answer the question; a short one less so.
-        idf = (max(stems_field.idf_of(t) for t in known) if known
+        idf = (max(index.stem_idf(t) or 0.0 for t in known) if known
                else rules.absent_weight * max_idf * min(1.0, len(token.word) / 10))
         grams_of = frozenset(char_ngrams(token.word, index.params.ngram_min, index.params.ngram_max))
         stem_grams = (frozenset(char_ngrams(term, index.params.ngram_min, index.params.ngram_max))

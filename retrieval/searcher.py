@@ -120,7 +120,7 @@ class Searcher:
             self._by_document.setdefault(passage.doc_id, []).append(passage)
         self._vectors = RecentVectors(encoder, settings.query_vector_cache) if encoder is not None else None
         self._terms = PassageTerms(index.lexical, [p.text for p in index.passages])
-        self._units = UnitEvidence(index.lexical.sentences)
+        self._units = UnitEvidence(index.lexical)
         self.confidence_model = load_confidence_model(settings.confidence_model, str(index.manifest.get("model", "")))
 
     @classmethod

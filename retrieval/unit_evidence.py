@@ -2,9 +2,10 @@
 
 The rerank asks, for each of its candidates, how well the passage's best sentence (or pair of
 neighbouring sentences) covers the question (``evidence.sentence_coverage``). Word by word in
-Python that is most of a search's time; the index already holds every answer unit's stems and
-character n-grams (``indexer.sentence_field``: each sentence and each neighbouring pair of a
-passage), so here the same rules run as sparse-matrix lookups over the candidates' units:
+Python that is most of a search's time; the index already holds every answer unit's words
+(``indexer.sentence_field``: each sentence and each neighbouring pair of a passage) and each
+word's stem and n-grams, so here the same rules run as sparse-matrix products over the
+candidates' units:
 
 - a word is found whole when a unit has its stem or one of its variants (credit 1);
 - else when the unit has every n-gram of its stem (``stem_credit``);
@@ -22,18 +23,18 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from indexer.sentence_field import SentenceField
+from indexer.lexical import LexicalIndex
 from retrieval.evidence import EvidenceRules, QuestionWord, SentenceCredits
 
 
 class UnitEvidence:
     """The answer units of an index, laid out for looking up the units of a few passages."""
 
-    def __init__(self, field: SentenceField) -> None:
-        self._stems = field.stems.weights.tocsr()
-        self._grams = field.grams.weights.tocsr()
-        self._stem_vocabulary = field.stems.vocabulary
-        self._gram_vocabulary = field.grams.vocabulary
+    def __init__(self, index: LexicalIndex) -> None:
+        field = index.sentences
+        self._bags = field.bags
+        self._stems = index.stems
+        self._grams = index.grams
         owners = field.owners
         rows = np.arange(field.size)
         self._first = np.searchsorted(owners, rows, side="left")
@@ -74,12 +75,13 @@ class UnitEvidence:
         return out
 
     def _credits(self, words: Sequence[QuestionWord], units: np.ndarray, rules: EvidenceRules) -> np.ndarray:
-        """``units × words``: how fully each unit has each word (two sparse lookups in all)."""
-        stem_sets = [_columns(word.variants or {word.stem}, self._stem_vocabulary) for word in words]
-        gram_sets = [_columns(word.grams, self._gram_vocabulary) for word in words]
-        stem_gram_sets = [_columns(word.stem_grams, self._gram_vocabulary) for word in words]
-        whole = _counts(self._stems, units, stem_sets) > 0
-        grams = _counts(self._grams, units, gram_sets + stem_gram_sets)
+        """``units × words``: how fully each unit has each word (a few sparse products in all)."""
+        stem_sets = [_columns(word.variants or {word.stem}, self._stems.vocabulary) for word in words]
+        gram_sets = [_columns(word.grams, self._grams.vocabulary) for word in words]
+        stem_gram_sets = [_columns(word.stem_grams, self._grams.vocabulary) for word in words]
+        unit_words = self._bags.words_of(units)
+        whole = _present(unit_words, self._stems.words_terms, stem_sets) > 0
+        grams = _present(unit_words, self._grams.words_terms, gram_sets + stem_gram_sets)
         shared, stem_found = grams[:, :len(words)], grams[:, len(words):]
         credits = np.zeros((len(units), len(words)))
         for j, word in enumerate(words):
@@ -98,31 +100,16 @@ def _columns(terms, vocabulary: dict[str, int]) -> np.ndarray:
     return np.array(sorted({vocabulary[t] for t in terms if t in vocabulary}), dtype=np.int64)
 
 
-def _counts(matrix: sparse.csr_matrix, units: np.ndarray, column_sets: list[np.ndarray]) -> np.ndarray:
-    """``units × sets``: how many of each set's columns each unit has.
-
-    Plain numpy over the CSR arrays (a few hundred units and columns: scipy's fancy indexing
-    costs more than the work)."""
-    counts = np.zeros((len(units), len(column_sets)))
+def _present(unit_words: sparse.csr_matrix, words_terms: sparse.csc_matrix,
+             column_sets: list[np.ndarray]) -> np.ndarray:
+    """``units × sets``: how many of each set's term columns each unit has (at least once)."""
+    counts = np.zeros((unit_words.shape[0], len(column_sets)))
     columns = np.concatenate(column_sets) if column_sets else np.zeros(0, dtype=np.int64)
-    if len(columns) == 0 or len(units) == 0:
+    if len(columns) == 0 or unit_words.shape[0] == 0:
         return counts
     needed = np.unique(columns)
-    starts, ends = matrix.indptr[units], matrix.indptr[units + 1]
-    lengths = ends - starts
-    positions = np.repeat(ends - lengths.cumsum(), lengths) + np.arange(lengths.sum())
-    present_columns = matrix.indices[positions]
-    unit_of = np.repeat(np.arange(len(units)), lengths)
-    low = int(needed[0])
-    table = np.full(int(needed[-1]) - low + 1, -1, dtype=np.int32)  # column → its slot in ``needed``
-    table[needed - low] = np.arange(len(needed), dtype=np.int32)
-    inside = (present_columns >= low) & (present_columns <= needed[-1])
-    slot = np.full(len(present_columns), -1, dtype=np.int32)
-    slot[inside] = table[present_columns[inside] - low]
-    found = slot >= 0
-    present = np.zeros((len(units), len(needed)))
-    present[unit_of[found], slot[found]] = 1.0
+    present = (unit_words @ words_terms[:, needed]).toarray() > 0  # units × needed
     membership = np.zeros((len(needed), len(column_sets)))
     owner = np.repeat(np.arange(len(column_sets)), [len(c) for c in column_sets])
     np.add.at(membership, (np.searchsorted(needed, columns), owner), 1.0)
-    return present @ membership
+    return present.astype(np.float64) @ membership

@@ -41,13 +41,14 @@ def create_api(settings: Settings | None = None, searcher_loader: SearcherLoader
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # loads the index and the model once; later builds are picked up by the holder
-        app.state.searchers = SearcherHolder(settings.index_dir, loader, settings.reload_interval)
+        # loads the index and the model once; later builds are loaded and swapped in by the holder's watcher
+        holder = app.state.searchers = SearcherHolder(settings.index_dir, loader, settings.reload_interval)
         try:  # the feedback database as it is at start-up: one deleted later is reported, not recreated
             feedback_store_of(app)
         except StorageUnavailable as error:
             log.warning("feedback store unavailable at start-up: %s", error)
-        yield
+        with holder:  # the watcher runs while the app serves, and is stopped at shutdown
+            yield
 
     app = FastAPI(title="Peerstøtte-søgning API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)

@@ -28,8 +28,9 @@ from retrieval.searcher import Searcher
 from service.app import create_api
 
 REBUILD = "python -m indexer build"
-INDEX_FILES = ("documents.json", "passages.jsonl", "lexical.json", "dense.faiss", "stems.npz", "stems.vocab.json",
-               "grams.npz", "headings.npz", "sentence_units.npz", "sentence_stems.npz")
+INDEX_FILES = ("documents.json", "passages.jsonl", "lexical.json", "dense.faiss", "stem_map.terms.json",
+               "gram_map.indices.npy", "passage_words.data.npy", "heading_words.indptr.npy", "stems.df.npy",
+               "unit_pieces.indices.npy", "unit_owners.npy", "unit_grams.lengths.npy", "pieces_by_row.data.npy")
 
 
 @pytest.fixture
@@ -171,7 +172,7 @@ def load_passage_ids(folder: Path) -> list[str]:
 
 def test_an_unreadable_file_with_a_matching_checksum_is_one_line_not_a_traceback(settings: Settings):
     build(settings)
-    rewrite(build_folder(settings), "stems.npz", b"PK\x03\x04 not a zip archive at all")
+    rewrite(build_folder(settings), "passage_words.indices.npy", b"\x93NUMPY not an array at all")
     message = refusal(settings.index_dir)
     assert "cannot be read" in message and REBUILD in message
 
@@ -212,4 +213,5 @@ def test_the_service_keeps_the_old_build_until_a_good_one_is_published(settings:
         health = client.get("/healthz").json()
         assert (health["index_version"], health["degraded"]) == (good["build_id"], None)
         assert holder.failed_target is None
-        assert [r.getMessage() for r in caplog.records if r.name == "service.state"] == [f"switched to index build {good['build_id']}"]
+        swaps = [r.getMessage() for r in caplog.records if r.name == "service.state"]
+        assert len(swaps) == 1 and swaps[0].startswith(f"switched to index build {good['build_id']} (loaded in ")

@@ -2,20 +2,27 @@
 (the whole lexical score, all fields together, is in test_lexical_oracle.py)."""
 
 import numpy as np
+from scipy import sparse
 from test_lexical_oracle import bm25_all
 
-from indexer.bm25 import BM25Field
+from indexer.bm25 import BM25Field, TermMap, WordBags
 from indexer.dense import DenseIndex
 from retrieval.fusion import fuse_rrf, fuse_zscore
 
 
 def test_bm25_matches_the_formula(tmp_path):
     docs = [["peer", "støt", "støt"], ["recovery", "peer"], ["wrap", "forløb", "recovery", "x", "y"], ["z"]]
-    field = BM25Field.build(docs, k1=1.5, b=0.6)
+    words = sorted({w for doc in docs for w in doc})
+    column = {w: i for i, w in enumerate(words)}
+    rows = [r for r, doc in enumerate(docs) for _ in doc]
+    bags = sparse.csr_matrix((np.ones(len(rows)), (rows, [column[w] for doc in docs for w in doc])),
+                             shape=(len(docs), len(words)))  # duplicates add up: "støt" twice
+    terms = TermMap.build(words, np.arange(len(words)), np.arange(len(words)), np.ones(len(words)), len(words))
+    field = BM25Field.build(WordBags(bags.tocsc()), terms, [len(doc) for doc in docs], k1=1.5, b=0.6)
     query = dict.fromkeys(["peer", "recovery", "unknown"], 1.0)
     np.testing.assert_allclose(field.scores(query), bm25_all(docs, query, 1.5, 0.6), atol=1e-12)
     field.save(tmp_path, "f")
-    again = BM25Field.load(tmp_path, "f")
+    again = BM25Field.load(tmp_path, "f", field.bags, terms, k1=1.5, b=0.6)
     np.testing.assert_allclose(again.scores({"peer": 1.0}), field.scores({"peer": 1.0}))
 
 

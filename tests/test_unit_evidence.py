@@ -28,7 +28,7 @@ def test_unit_credits_equal_the_word_by_word_credits(corpus_searcher, question):
     from retrieval.evidence import question_words
 
     words = question_words(index.lexical, query, question, searcher.rules)
-    units = UnitEvidence(index.lexical.sentences)
+    units = UnitEvidence(index.lexical)
     rows = [row for row in range(len(index.passages)) if units.has_units(row)]
     assert len(rows) >= len(index.passages) - 3  # only reference lists have none
     looked_up = units.credits(words, rows, searcher.rules)
@@ -42,5 +42,5 @@ def test_unit_credits_equal_the_word_by_word_credits(corpus_searcher, question):
 
 
 def test_a_question_without_content_words_has_no_evidence(corpus_searcher):
-    units = UnitEvidence(corpus_searcher._index.lexical.sentences)
+    units = UnitEvidence(corpus_searcher._index.lexical)
     assert units.coverage([], [0, 1], corpus_searcher.rules) == {0: 0.0, 1: 0.0}
