@@ -15,7 +15,9 @@ five n-grams adds five to the n-gram length).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Protocol
 
@@ -23,6 +25,9 @@ import numpy as np
 from scipy import sparse
 
 _BATCH_ROWS = 16384  # rows multiplied out at a time when counting document frequencies
+#: Postings (row, weight) kept per field for the terms asked most recently: the common n-grams
+#: recur in nearly every question, and multiplying them out again each time is most of a search.
+POSTING_CACHE_ENTRIES = 4_000_000  # 12 bytes each
 
 
 def bm25_idf(df: np.ndarray, n: int) -> np.ndarray:
@@ -104,14 +109,49 @@ class TermMap:
                    load_matrix(folder, name, "csc", (words, len(terms))))
 
 
+def gather(matrix: sparse.csr_matrix | sparse.csc_matrix, majors: np.ndarray,
+           multipliers: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The entries of some rows of a CSR matrix (columns of a CSC one), each row's values times its
+    multiplier: ``(minor indices, values, entries per major)``, concatenated in the order of ``majors``."""
+    starts = matrix.indptr[majors].astype(np.int64)
+    lengths = matrix.indptr[majors + 1].astype(np.int64) - starts
+    total = int(lengths.sum())
+    positions = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+    return (np.asarray(matrix.indices[positions], dtype=np.int64),
+            matrix.data[positions].astype(np.float64) * np.repeat(multipliers, lengths), lengths)
+
+
+def summed_by_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keys in ascending order, each once, with the sum of its values."""
+    if len(keys) == 0:
+        return keys, values
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    firsts = np.flatnonzero(np.diff(keys, prepend=-1) != 0)
+    return keys[firsts], np.add.reduceat(values, firsts)
+
+
+def per_term(owners: np.ndarray, rows: np.ndarray, values: np.ndarray, terms: int,
+             size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Entries ``(owner term, row, value)`` summed per (term, row) and split per term: for each of
+    ``terms`` terms, its rows ascending and their values."""
+    keys, sums = summed_by_key(owners * size + rows, values)
+    bounds = np.searchsorted(keys, np.arange(terms + 1) * size)
+    return [(keys[a:b] - term * size, sums[a:b]) for term, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+
+
 class Bags(Protocol):
     """Rows (passages or sentence units) as counts of words."""
 
     @property
     def rows(self) -> int: ...
 
-    def counts(self, terms: TermMap, columns: np.ndarray) -> sparse.csr_matrix:
-        """``rows × len(columns)``: how often each row has each of the term ``columns``."""
+    def term_counts(self, terms: TermMap, columns: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each term column, ``(rows, counts)``: the rows that have it, ascending, and how often."""
+        ...
+
+    def words_of(self, rows: np.ndarray) -> sparse.csr_matrix:
+        """``len(rows) × words``: the word counts of the given rows."""
         ...
 
     def batches(self, terms: TermMap) -> Iterator[sparse.csr_matrix]:
@@ -122,19 +162,24 @@ class Bags(Protocol):
 class WordBags:
     """Rows stored as word counts, column-major (the rows that have a word, for scoring)."""
 
-    def __init__(self, by_word: sparse.csc_matrix) -> None:
+    def __init__(self, by_word: sparse.csc_matrix, by_row: sparse.csr_matrix | None = None) -> None:
         self.by_word = by_word  # rows × words
+        self.by_row = by_row  # the same by row, where rows are looked up one by one
+
+    def words_of(self, rows: np.ndarray) -> sparse.csr_matrix:
+        if self.by_row is None:
+            self.by_row = self.by_word.tocsr()
+        return self.by_row[rows]
 
     @property
     def rows(self) -> int:
         return self.by_word.shape[0]
 
-    def counts(self, terms: TermMap, columns: np.ndarray) -> sparse.csr_matrix:
-        selected = terms.words_terms[:, columns]  # words × q
-        words = np.unique(selected.indices)
-        if len(words) == 0:
-            return sparse.csr_matrix((self.rows, len(columns)), dtype=np.float32)
-        return (self.by_word[:, words] @ selected.tocsr()[words]).tocsr()
+    def term_counts(self, terms: TermMap, columns: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        words, per_word, words_per_term = gather(terms.words_terms, columns, np.ones(len(columns)))
+        rows, counts, rows_per_word = gather(self.by_word, words, per_word)
+        owners = np.repeat(np.repeat(np.arange(len(columns)), words_per_term), rows_per_word)
+        return per_term(owners, rows, counts, len(columns), self.rows)
 
     def batches(self, terms: TermMap) -> Iterator[sparse.csr_matrix]:
         by_row = self.by_word.tocsr()
@@ -152,6 +197,11 @@ class BM25Field:
     lengths: np.ndarray  # per row, in terms
     k1: float
     b: float
+
+    cache_entries: int = POSTING_CACHE_ENTRIES
+    _cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=OrderedDict, repr=False)
+    _cached_entries: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.idf = bm25_idf(self.df, self.size)
@@ -178,11 +228,52 @@ class BM25Field:
         columns, weights = self.terms.columns(terms)
         if len(columns) == 0 or self.size == 0:
             return np.zeros(self.size, dtype=np.float64)
-        counts = self.bags.counts(self.terms, columns).tocoo()
-        rows, which, tf = counts.row, counts.col, counts.data.astype(np.float64)
-        norm = self.k1 * (1 - self.b + self.b * self.lengths[rows].astype(np.float64) / self.average)
-        values = self.idf[columns[which]] * tf * (self.k1 + 1) / (tf + norm) * weights[which]
+        postings = self.postings(columns)
+        rows = np.concatenate([p[0] for p in postings])
+        values = np.concatenate([p[1] * weight for p, weight in zip(postings, weights)])
         return np.bincount(rows, weights=values, minlength=self.size).astype(np.float64)
+
+    def scores_of(self, terms: dict[str, float], rows: np.ndarray) -> np.ndarray:
+        """BM25 score of the given ``rows`` only (the same values ``scores`` gives them), from their
+        own words: the work grows with the rows asked for, not with the index."""
+        columns, weights = self.terms.columns(terms)
+        if len(columns) == 0 or len(rows) == 0:
+            return np.zeros(len(rows), dtype=np.float64)
+        counts = (self.bags.words_of(rows) @ self.terms.words_terms[:, columns]).tocoo()
+        at, which, tf = counts.row, counts.col, counts.data.astype(np.float64)
+        norm = self.k1 * (1 - self.b + self.b * self.lengths[rows[at]].astype(np.float64) / self.average)
+        values = self.idf[columns[which]] * tf * (self.k1 + 1) / (tf + norm) * weights[which]
+        return np.bincount(at, weights=values, minlength=len(rows)).astype(np.float64)
+
+    def postings(self, columns: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(rows, BM25 weights)`` of each term column: from the cache, or multiplied out (all
+        the missing ones at once) and cached."""
+        found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        with self._lock:
+            for column in map(int, columns):
+                posting = self._cache.get(column)
+                if posting is not None:
+                    self._cache.move_to_end(column)
+                    found[column] = posting
+        missing = np.array([c for c in map(int, columns) if c not in found], dtype=np.int64)
+        if len(missing):
+            for column, (rows, tf) in zip(missing, self.bags.term_counts(self.terms, missing)):
+                norm = self.k1 * (1 - self.b + self.b * self.lengths[rows].astype(np.float64) / self.average)
+                found[int(column)] = (rows.astype(np.int32), self.idf[column] * tf * (self.k1 + 1) / (tf + norm))
+            self._remember({int(c): found[int(c)] for c in missing})
+        return [found[int(c)] for c in columns]
+
+    def _remember(self, postings: dict[int, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Cache postings, dropping the least recently used beyond ``cache_entries`` entries."""
+        with self._lock:
+            for column, posting in postings.items():
+                if column in self._cache or len(posting[0]) > self.cache_entries:
+                    continue
+                self._cache[column] = posting
+                self._cached_entries += len(posting[0])
+            while self._cached_entries > self.cache_entries:
+                _, (dropped, _) = self._cache.popitem(last=False)
+                self._cached_entries -= len(dropped)
 
     def has(self, term: str) -> bool:
         """Whether some row has ``term``."""

@@ -101,7 +101,8 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
         lexical = LexicalIndex.build(bodies, heading_texts, lexical_params(settings), answer_texts, progress)
         vectors = embed_passages(encoder, [p.text for p in passages], settings.embed_batch_size, progress,
                                  embedding_cache(settings, encoder))
-        dense = DenseIndex.build(vectors)
+        dense = DenseIndex.build(vectors, settings.dense_exact_max, settings.hnsw_m, settings.hnsw_ef_construction,
+                                 settings.hnsw_ef_search, progress)
         write_documents(staging, documents)
         write_passages(staging, passages)
         lexical.save(staging)

@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from indexer.analysis import skeleton
-from indexer.bm25 import BM25Field, TermMap, WordBags, load_matrix, save_matrix
+from indexer.bm25 import BM25Field, TermMap, WordBags, gather, load_matrix, save_matrix
 from indexer.lexical_build import AnalysedCorpus, CorpusAnalyser
 from indexer.sentence_field import SentenceField
 
@@ -63,6 +63,13 @@ class LexicalIndex:
         self.fields = fields
         self.sentences = sentences
         self.params = params
+        self._stem_of_word = _stem_of_word(stems)
+        self._stem_names = np.array(stems.terms, dtype=object)
+        self._gram_names = np.array(grams.terms, dtype=object)
+        self._grams_by_word = grams.words_terms.tocsr()
+        body = fields["stems"].bags
+        assert isinstance(body, WordBags)
+        self._passage_words = body.by_row if body.by_row is not None else body.by_word.tocsr()
         self._variants: dict[str, list[str]] = defaultdict(list)
         for column in np.flatnonzero(fields["stems"].df > 0):
             term = stems.terms[column]
@@ -84,7 +91,7 @@ class LexicalIndex:
     @classmethod
     def from_analysed(cls, corpus: AnalysedCorpus, params: LexicalParams) -> "LexicalIndex":
         stems, grams = corpus.stem_map(), corpus.gram_map(params.ngram_min, params.ngram_max)
-        body, headings = WordBags(corpus.body.tocsc()), WordBags(corpus.headings.tocsc())
+        body, headings = WordBags(corpus.body.tocsc(), corpus.body), WordBags(corpus.headings.tocsc())
         token_counts = np.asarray(corpus.body.sum(axis=1)).ravel()
         fields = {
             "stems": BM25Field.build(body, stems, token_counts, params.k1, params.b),
@@ -123,16 +130,42 @@ class LexicalIndex:
                                                        weights.get("grams", 0.0))
         return per_field
 
-    def scores(self, terms: QueryTerms, weights: dict[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Combined lexical score of every passage, and the raw score of each field."""
-        per_field = self.field_scores(terms, weights)
+    def scores(self, terms: QueryTerms, weights: dict[str, float], pool: int | None = None,
+               also: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Combined lexical score of every passage, and the raw score of each field.
+
+        With a ``pool`` smaller than the index, only the stems and headings fields are scored for
+        every passage; the n-gram and sentence fields (most of the work, growing with the index)
+        are scored for the ``pool`` best passages by those two and the rows ``also`` given (the
+        dense side's), and scaled by their spread over that pool. Other passages score 0 there."""
+        if pool is None or pool >= self.size:
+            per_field = self.field_scores(terms, weights)
+            return self._combined(per_field, weights, None), per_field
+        per_field = {name: self.fields[name].scores(terms.stems) for name in ("stems", "headings")}
+        partial = self._combined(per_field, weights, None)
+        rows = np.argpartition(-partial, pool)[:pool]
+        rows = rows[partial[rows] > 0]
+        if also is not None and len(also):
+            rows = np.union1d(rows, np.asarray(also, dtype=np.int64))
+        rows = np.sort(rows).astype(np.int64)
+        grams, sentences = np.zeros(self.size), np.zeros(self.size)
+        grams[rows] = self.fields["grams"].scores_of(terms.grams, rows)
+        sentences[rows] = self.sentences.scores_of(rows, terms.stems, terms.grams, weights.get("stems", 0.0),
+                                                   weights.get("grams", 0.0))
+        per_field |= {"grams": grams, "sentences": sentences}
+        return self._combined(per_field, weights, rows), per_field
+
+    def _combined(self, per_field: dict[str, np.ndarray], weights: dict[str, float],
+                  pooled: np.ndarray | None) -> np.ndarray:
+        """Σ weight × score / spread; a pooled field's spread is over the pool's ``rows``."""
         total = np.zeros(self.size, dtype=np.float64)
         for name, values in per_field.items():
             weight = weights.get(name, 0.0)
-            spread = values.std()
+            scored = values if pooled is None or name not in ("grams", "sentences") else values[pooled]
+            spread = scored.std() if scored.size else 0.0
             if weight > 0 and spread > 0:
                 total += weight * values / spread
-        return total, per_field
+        return total
 
     def matched_terms(self, row: int, stem_terms: Iterable[str]) -> list[str]:
         """The question stems that occur in passage ``row``."""
@@ -148,10 +181,36 @@ class LexicalIndex:
                 out.append(term)
         return out
 
+    def passage_terms(self, row: int) -> tuple[frozenset[str], frozenset[str]]:
+        """The stems and the n-grams of passage ``row``'s words."""
+        matrix = self._passage_words
+        return self._terms_of(matrix, row, row + 1)[0]
+
+    def piece_terms(self, row: int) -> list[tuple[frozenset[str], frozenset[str]]]:
+        """The stems and n-grams of each answer piece of passage ``row``: its first answer sentence,
+        the text up to the next, the next, …, the last (empty for a passage without any)."""
+        return self._terms_of(self.sentences.bags.pieces_by_row, *self.sentences.pieces_of(row))
+
+    def _terms_of(self, matrix, first: int, end: int) -> list[tuple[frozenset[str], frozenset[str]]]:
+        """For rows ``first``…``end`` − 1 of a rows × words matrix, the stems and n-grams of their words
+        (all rows at once: a few array operations, then one set per row)."""
+        if end <= first:
+            return []
+        bounds = np.asarray(matrix.indptr[first:end + 1], dtype=np.int64)
+        words = np.asarray(matrix.indices[bounds[0]:bounds[-1]], dtype=np.int64)
+        stems = self._stem_names[self._stem_of_word[words]].tolist()
+        word_cuts = (bounds - bounds[0]).tolist()
+        grams, _, per_word = gather(self._grams_by_word, words, np.ones(len(words)))
+        gram_cuts = np.concatenate([[0], np.cumsum(per_word)])[word_cuts].tolist()
+        names = self._gram_names[grams].tolist()
+        return [(frozenset(stems[a:b]), frozenset(names[c:d]))
+                for a, b, c, d in zip(word_cuts, word_cuts[1:], gram_cuts, gram_cuts[1:])]
+
     def save(self, folder: Path) -> None:
         self.stems.save(folder, "stem_map")
         self.grams.save(folder, "gram_map")
         save_matrix(folder, "passage_words", self.fields["stems"].bags.by_word)  # the n-gram field's too
+        save_matrix(folder, "passage_words_by_row", self._passage_words)  # for the pooled fields
         save_matrix(folder, "heading_words", self.fields["headings"].bags.by_word)
         for name, field in self.fields.items():
             field.save(folder, name)
@@ -166,7 +225,8 @@ class LexicalIndex:
         passages, words, pieces = recorded.pop("passages"), recorded.pop("words"), recorded.pop("pieces")
         params = LexicalParams(**recorded)
         stems, grams = TermMap.load(folder, "stem_map", words), TermMap.load(folder, "gram_map", words)
-        body = WordBags(load_matrix(folder, "passage_words", "csc", (passages, words)))
+        body = WordBags(load_matrix(folder, "passage_words", "csc", (passages, words)),
+                        load_matrix(folder, "passage_words_by_row", "csr", (passages, words)))
         headings = WordBags(load_matrix(folder, "heading_words", "csc", (passages, words)))
         k1, b = params.k1, params.b
         fields = {"stems": BM25Field.load(folder, "stems", body, stems, k1, b),
@@ -174,3 +234,11 @@ class LexicalIndex:
                   "headings": BM25Field.load(folder, "headings", headings, stems, k1, b)}
         sentences = SentenceField.load(folder, passages, pieces, words, stems, grams, k1, b)
         return cls(stems, grams, fields, sentences, params)
+
+
+def _stem_of_word(stems: TermMap) -> np.ndarray:
+    """Each word's stem column (every word has exactly one)."""
+    matrix = stems.words_terms
+    out = np.zeros(matrix.shape[0], dtype=np.int64)
+    out[np.asarray(matrix.indices)] = np.repeat(np.arange(matrix.shape[1]), np.diff(matrix.indptr))
+    return out

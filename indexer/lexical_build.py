@@ -110,15 +110,13 @@ class CorpusAnalyser:
         return [self._ids(text[start:end]) for start, end in zip(cuts, cuts[1:])]
 
     def _add_units(self, row: int, pieces: Sequence[list[int]]) -> None:
-        """Pieces alternate sentence, gap, sentence, …; units: each sentence, then each pair."""
+        """Pieces alternate sentence, gap, sentence, …; so do the units, one per piece: a sentence
+        is a unit, and a gap stands for the pair of sentences around it (three pieces)."""
         first = self._pieces.size
-        for piece in pieces:
+        for offset, piece in enumerate(pieces):
             self._pieces.add(Counter(piece))
-        sentences = range(first, first + len(pieces), 2)
-        for piece in sentences:
-            self._add_unit(row, [piece])
-        for piece in sentences[:-1]:
-            self._add_unit(row, [piece, piece + 1, piece + 2])
+            unit = first + offset
+            self._add_unit(row, [unit] if offset % 2 == 0 else [unit - 1, unit, unit + 1])
 
     def _add_unit(self, row: int, pieces: list[int]) -> None:
         unit = len(self._owners)

@@ -7,9 +7,10 @@ and character n-grams, with its own idf and length normalisation; a passage's sc
 score of its units. Measured on Danish SQuAD in docs/retrieval.md.
 
 Storage: a passage's answer sentences and the text between neighbouring ones (a heading, or
-nothing) are *pieces*, stored once as word counts; a unit is one sentence piece, or a pair of
-sentences with the gap between them (three pieces), so its counts are the sum of its pieces'
-(``unit_pieces`` × pieces). A passage's units are its n sentences, then its n − 1 pairs.
+nothing) are *pieces*, stored once as word counts: sentence, gap, sentence, …, sentence. Units
+are numbered like the pieces: the unit of a sentence piece is that sentence, the unit of a gap
+piece is the pair of sentences around it with the gap (three pieces), so a unit's counts are the
+sum of at most three neighbouring pieces'. A passage's units alternate sentence, pair, sentence.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from indexer.bm25 import (
     WordBags,
     load_array,
     load_matrix,
+    per_term,
     save_array,
     save_matrix,
 )
@@ -40,13 +42,25 @@ class UnitBags:
         self.pieces = pieces  # pieces × words, by word
         self.pieces_by_row = pieces_by_row  # the same, by piece
         self.unit_pieces = unit_pieces  # units × pieces, 1 where the unit holds the piece
+        self.is_pair = np.asarray(unit_pieces.indptr[1:] - unit_pieces.indptr[:-1]) > 1  # the gap pieces
 
     @property
     def rows(self) -> int:
         return self.unit_pieces.shape[0]
 
-    def counts(self, terms: TermMap, columns: np.ndarray) -> sparse.csr_matrix:
-        return (self.unit_pieces @ self.pieces.counts(terms, columns)).tocsr()
+    def term_counts(self, terms: TermMap, columns: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """A piece counts for its own unit and, if a sentence, for the pairs on either side of it:
+        three sorted runs of (term, unit) keys, merged and summed."""
+        per_piece = self.pieces.term_counts(terms, columns)
+        pieces = np.concatenate([p for p, _ in per_piece])
+        counts = np.concatenate([c for _, c in per_piece])
+        owners = np.repeat(np.arange(len(columns)), [len(p) for p, _ in per_piece])
+        sentence = ~self.is_pair[pieces]
+        before = sentence & (pieces > 0) & self.is_pair[np.maximum(pieces - 1, 0)]
+        after = sentence & (pieces + 1 < self.rows) & self.is_pair[np.minimum(pieces + 1, self.rows - 1)]
+        units = np.concatenate([pieces[before] - 1, pieces, pieces[after] + 1])
+        return per_term(np.concatenate([owners[before], owners, owners[after]]), units,
+                        np.concatenate([counts[before], counts, counts[after]]), len(columns), self.rows)
 
     def batches(self, terms: TermMap) -> Iterator[sparse.csr_matrix]:
         for first in range(0, self.rows, _BATCH_UNITS):
@@ -83,6 +97,11 @@ class SentenceField:
     def units(self) -> int:
         return len(self.owners)
 
+    def pieces_of(self, row: int) -> tuple[int, int]:
+        """The range of passage ``row``'s pieces (and units: they are numbered alike)."""
+        return (int(np.searchsorted(self.owners, row, side="left")),
+                int(np.searchsorted(self.owners, row, side="right")))
+
     def scores(self, stem_terms: dict[str, float], gram_terms: dict[str, float],
                stem_weight: float, gram_weight: float) -> np.ndarray:
         """Per passage, the best unit's score (sub-fields scaled by their spread over the units)."""
@@ -97,6 +116,28 @@ class SentenceField:
         best = np.zeros(self.size, dtype=np.float64)
         if self.units:
             best[self._with_units] = np.maximum.reduceat(units, self._first_units)
+        return best
+
+    def scores_of(self, rows: np.ndarray, stem_terms: dict[str, float], gram_terms: dict[str, float],
+                  stem_weight: float, gram_weight: float) -> np.ndarray:
+        """``scores`` for the passages ``rows`` only (ascending), with the sub-fields scaled by their
+        spread over these passages' units rather than over all units."""
+        firsts = np.searchsorted(self.owners, rows, side="left")
+        counts = np.searchsorted(self.owners, rows, side="right") - firsts
+        units = np.repeat(firsts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        total = np.zeros(len(units), dtype=np.float64)
+        for field, terms, weight in ((self.stems, stem_terms, stem_weight), (self.grams, gram_terms, gram_weight)):
+            if weight <= 0 or len(units) == 0:
+                continue
+            values = field.scores_of(terms, units)
+            spread = values.std()
+            if spread > 0:
+                total += weight * values / spread
+        best = np.zeros(len(rows), dtype=np.float64)
+        has_units = counts > 0
+        if has_units.any():
+            starts = (np.cumsum(counts) - counts)[has_units]
+            best[has_units] = np.maximum.reduceat(total, starts)
         return best
 
     def save(self, folder: Path) -> None:

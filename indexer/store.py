@@ -90,7 +90,7 @@ class IndexData:
     dense: DenseIndex
 
 
-def load_index(path: Path) -> IndexData:
+def load_index(path: Path, ef_search: int = 256) -> IndexData:
     """Load the index at ``path`` (the link a build publishes, or a build folder) after checking
     it; IndexNotFound when there is none, IndexDamaged when it fails a check."""
     folder = path.resolve()
@@ -110,7 +110,7 @@ def load_index(path: Path) -> IndexData:
     with _reading("the lexical index (lexical.json, *.npy, *.terms.json)", path, rebuild):
         lexical = LexicalIndex.load(folder)
     with _reading("dense.faiss", path, rebuild):
-        dense = DenseIndex.load(folder)
+        dense = DenseIndex.load(folder, ef_search)
     if not (len(passages) == lexical.size == dense.size == manifest.get("passages")):
         raise IndexDamaged(f"index at {path} is inconsistent (passage counts differ): {rebuild}")
     with _reading("passages.jsonl", path, rebuild):

@@ -51,9 +51,13 @@ class LexicalCandidates:
 
 
 def lexical_candidates(index: LexicalIndex, passages: Sequence[Passage], query: LexicalQuery, question: str,
-                       synonyms: Sequence[SynonymRule], settings: Settings, n: int) -> LexicalCandidates:
-    """The ``n`` passages with the best lexical score (those that match at all)."""
-    total, per_field = index.scores(query, field_weights(settings))
+                       synonyms: Sequence[SynonymRule], settings: Settings, n: int,
+                       dense_rows: np.ndarray | None = None) -> LexicalCandidates:
+    """The ``n`` passages with the best lexical score (those that match at all). In an index of
+    more than ``lexical_exhaustive_max`` passages the costly fields are scored for a pool
+    (``LexicalIndex.scores``) that includes the dense side's candidates ``dense_rows``."""
+    pool = settings.lexical_pool if index.size > settings.lexical_exhaustive_max else None
+    total, per_field = index.scores(query, field_weights(settings), pool, dense_rows)
     rows = top_rows(total, n)
     rows = rows[total[rows] > 0]
     total = definition_bonus(question, total, rows, passages, synonyms, settings.weight_definition)

@@ -10,6 +10,8 @@ occur (``landbrugsjorden`` in ``landbruget``) is covered in part.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -104,30 +106,48 @@ class Sentence:
 
 
 class PassageTerms:
-    """Analysed passages and their sentences, computed once per passage on first use."""
+    """Analysed passages and their sentences, read from the index's word counts (a passage the
+    index has no sentence pieces for, e.g. a reference list, is analysed from its text), and kept
+    for the ``limit`` passages used most recently."""
 
-    def __init__(self, index: LexicalIndex, texts: list[str]) -> None:
+    def __init__(self, index: LexicalIndex, texts: Sequence[str], limit: int = 4096) -> None:
         self._index = index
         self._texts = texts
-        self._passages: dict[int, TextTerms] = {}
-        self._sentences: dict[int, list[Sentence]] = {}
+        self._limit = limit
+        self._passages: OrderedDict[int, TextTerms] = OrderedDict()
+        self._sentences: OrderedDict[int, list[Sentence]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def passage(self, row: int) -> TextTerms:
-        if row not in self._passages:
-            self._passages[row] = text_terms(self._texts[row], self._index)
-        return self._passages[row]
+        return self._cached(self._passages, row, lambda: TextTerms(*self._index.passage_terms(row)))
 
     def sentences(self, row: int) -> list[Sentence]:
         """The answer-bearing sentences of a passage (headings are context, not answers)."""
-        if row not in self._sentences:
-            text = self._texts[row]
-            spans = answer_sentence_spans(text)
-            gaps = [text[end:start] for (_, end), (start, _) in zip(spans, spans[1:])] + [""]
-            self._sentences[row] = [
-                Sentence(s, e, text_terms(text[s:e], self._index), text[s:e],
+        return self._cached(self._sentences, row, lambda: self._analyse_sentences(row))
+
+    def _analyse_sentences(self, row: int) -> list[Sentence]:
+        text = self._texts[row]
+        spans = answer_sentence_spans(text)
+        pieces = [TextTerms(*terms) for terms in self._index.piece_terms(row)]
+        if len(pieces) == 2 * len(spans) - 1:  # sentence, gap, sentence, …, sentence
+            gaps: list[TextTerms | None] = [gap if gap.stems else None for gap in pieces[1::2]] + [None]
+            return [Sentence(s, e, terms, text[s:e], gap) for (s, e), terms, gap in zip(spans, pieces[::2], gaps)]
+        texts = [text[end:start] for (_, end), (start, _) in zip(spans, spans[1:])] + [""]
+        return [Sentence(s, e, text_terms(text[s:e], self._index), text[s:e],
                          text_terms(gap, self._index) if tokenize(gap) else None)
-                for (s, e), gap in zip(spans, gaps)]
-        return self._sentences[row]
+                for (s, e), gap in zip(spans, texts)]
+
+    def _cached(self, cache: OrderedDict, row: int, compute):
+        with self._lock:
+            if row in cache:
+                cache.move_to_end(row)
+                return cache[row]
+        value = compute()
+        with self._lock:
+            cache[row] = value
+            while len(cache) > self._limit:
+                cache.popitem(last=False)
+        return value
 
 
 def coverage(words: list[QuestionWord], query: LexicalQuery, terms: TextTerms | Sequence[TextTerms],

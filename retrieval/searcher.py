@@ -126,7 +126,7 @@ class Searcher:
     @classmethod
     def open(cls, settings: Settings, index_dir: Path | None = None, encoder: Encoder | None = None) -> "Searcher":
         """Load the index and the query encoder named in its manifest."""
-        index = load_index(index_dir or settings.index_dir)
+        index = load_index(index_dir or settings.index_dir, settings.hnsw_ef_search)
         if encoder is None:
             encoder = encoder_for(settings, model=index.manifest["model"])
         check_encoder(encoder, index.manifest, index.dense.dimension)
@@ -181,6 +181,19 @@ class Searcher:
         """Every passage of the index, in index order."""
         return list(self._index.passages)
 
+    @property
+    def dense_is_approximate(self) -> bool:
+        """Whether the dense side searches an HNSW graph (a large index) rather than every vector."""
+        return self._index.dense.approximate
+
+    def dense_top(self, query_vector: np.ndarray, k: int) -> list[int]:
+        """The rows the dense side finds nearest to a question vector (for measuring its recall)."""
+        return [int(row) for row in self._index.dense.top(query_vector, k)[0]]
+
+    def dense_exact_top(self, query_vector: np.ndarray, k: int) -> list[int]:
+        """The truly nearest rows, by scanning every vector."""
+        return [int(row) for row in self._index.dense.exact_top(query_vector, k)]
+
     # --- search ---------------------------------------------------------------------------------
 
     def search(self, question: str, k: int = 5, *, retriever: Retriever | None = None,
@@ -197,9 +210,10 @@ class Searcher:
         n = min(settings.candidates, len(index.passages))  # a fixed pool: the ranking never depends on k
 
         query = analyse_question(question, index.lexical, self.synonyms, settings.synonym_weight)
-        lexical = lexical_candidates(index.lexical, index.passages, query, question, self.synonyms, settings, n)
         query_vector = self._query_vector(question) if retriever != "lexical" else None
         dense_rows = dense_candidates(index.dense, query_vector, n)
+        lexical = lexical_candidates(index.lexical, index.passages, query, question, self.synonyms, settings, n,
+                                     dense_rows)
         fused = fuse_candidates(retriever, lexical, dense_rows, query_vector, index.dense, settings)
         words = question_words(index.lexical, query, question, self.rules)
         ranked = rerank(fused, retriever, words, query, self._terms, settings, self.rules, answer_type(question),

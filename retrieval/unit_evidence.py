@@ -69,8 +69,8 @@ class UnitEvidence:
         out, at = {}, 0
         for row in rows:
             count = int(self._end[row] - self._first[row])
-            singles = (count + 1) // 2  # a passage's units: its n sentences, then its n − 1 pairs
-            out[row] = SentenceCredits(table[at:at + singles], table[at + singles:at + count])
+            # a passage's units alternate sentence, pair (of it and the next), sentence, …
+            out[row] = SentenceCredits(table[at:at + count:2], table[at + 1:at + count:2])
             at += count
         return out
 

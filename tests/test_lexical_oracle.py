@@ -195,3 +195,31 @@ def test_a_reference_list_has_no_sentence_units_but_keeps_its_body_fields(index:
     reference_list = 4
     assert per_field["stems"][reference_list] > 0
     assert per_field["sentences"][reference_list] == 0.0
+
+
+def test_fields_scored_for_some_rows_give_those_rows_the_same_scores(index: LexicalIndex):
+    """A large index scores its n-gram and sentence fields for a pool of passages only, from the
+    pool's own words: each pooled passage gets the value the whole-index scoring gives it."""
+    import numpy as np
+
+    query = analyse_question("Hvornår blev evalueringen af peerstøtte færdiggjort?", index, [], 0.8)
+    every = np.arange(index.size)
+    some = np.array([1, 3, 4])
+    for name, terms in (("stems", query.stems), ("grams", query.grams), ("headings", query.stems)):
+        field = index.fields[name]
+        assert list(field.scores_of(terms, some)) == pytest.approx(list(field.scores(terms)[some]), abs=1e-9)
+    whole = index.sentences.scores(query.stems, query.grams, 1.0, 1.5)
+    assert list(index.sentences.scores_of(every, query.stems, query.grams, 1.0, 1.5)) == pytest.approx(
+        list(whole), abs=1e-9)
+
+
+def test_a_pooled_search_scores_the_pool_and_brings_the_rows_asked_for(index: LexicalIndex):
+    import numpy as np
+
+    query = analyse_question("Hvornår blev evalueringen af peerstøtte færdiggjort?", index, [], 0.8)
+    exhaustive, fields = index.scores(query, WEIGHTS)
+    pooled, pooled_fields = index.scores(query, WEIGHTS, pool=2, also=np.array([5]))
+    scored = np.flatnonzero(pooled_fields["grams"])
+    assert 5 in np.flatnonzero(pooled_fields["sentences"] + pooled_fields["grams"]) or fields["grams"][5] == 0
+    assert set(scored) <= set(np.argsort(-(fields["stems"] + fields["headings"]))[:2]) | {5}
+    assert int(np.argmax(pooled)) == int(np.argmax(exhaustive))  # the best passage is in the pool

@@ -45,3 +45,22 @@ def test_fusion_formulas():
     assert fused[1] == 1 / (60 + 2) + 0.5 / (60 + 1)
     z = fuse_zscore({"a": np.array([1.0, 3.0]), "b": np.array([5.0, 5.0])}, {"a": 2.0, "b": 1.0})
     np.testing.assert_allclose(z, [-2.0, 2.0])
+
+
+def test_above_the_exact_limit_the_dense_index_is_an_hnsw_graph_close_to_exact_search(tmp_path):
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(20, 32))
+    vectors = (centres[rng.integers(0, 20, 2000)] + 0.3 * rng.normal(size=(2000, 32))).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = DenseIndex.build(vectors, exact_max=1000, m=16, ef_construction=64, ef_search=128)
+    assert index.approximate and not DenseIndex.build(vectors, exact_max=5000).approximate
+    found = 0
+    for query in vectors[:50] + 0.05:
+        ids, scores = index.top(query, 10)
+        exact = index.exact_top(query, 10)
+        assert list(exact) == list(np.argsort(-(vectors @ query))[:10])
+        found += len(set(ids) & set(exact))
+        np.testing.assert_allclose(index.scores_for(query, ids), scores, rtol=1e-5)  # the stored vectors, exact
+    assert found / 500 >= 0.95
+    index.save(tmp_path)
+    assert DenseIndex.load(tmp_path).approximate

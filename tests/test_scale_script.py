@@ -49,6 +49,7 @@ def test_the_scale_benchmark_reports_every_size(tmp_path: Path):
     assert (out / "scale.png").read_bytes()[:4] == b"\x89PNG"
     documents = list((tmp_path / "work" / "corpus-60").glob("*.md"))
     assert len(documents) == 3  # 20 passages a document
+    assert all(row["rebuild_one_document_seconds"] > 0 for row in rows)
 
 
 def test_a_missing_dataset_is_a_clear_error(tmp_path: Path):

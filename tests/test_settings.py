@@ -17,7 +17,7 @@ from indexer.settings import Settings, SettingsError, index_setting_names, load_
 #: A different, allowed value for every setting that changes an index.
 CHANGED = {"model": "hashing:128", "model_backend": "onnx", "passage_prefix": "passage: ",
            "passage_min_words": 30, "passage_max_words": 150, "bm25_k1": 0.9, "bm25_b": 0.5,
-           "ngram_min": 4, "ngram_max": 6}
+           "ngram_min": 4, "ngram_max": 6, "dense_exact_max": 10, "hnsw_m": 16, "hnsw_ef_construction": 40}
 
 
 def test_a_typo_in_a_choice_is_refused_with_the_allowed_values(monkeypatch: pytest.MonkeyPatch):

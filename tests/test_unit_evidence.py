@@ -44,3 +44,23 @@ def test_unit_credits_equal_the_word_by_word_credits(corpus_searcher, question):
 def test_a_question_without_content_words_has_no_evidence(corpus_searcher):
     units = UnitEvidence(corpus_searcher._index.lexical)
     assert units.coverage([], [0, 1], corpus_searcher.rules) == {0: 0.0, 1: 0.0}
+
+
+def test_passage_and_sentence_terms_read_from_the_index_equal_the_text_analysed_again(corpus_searcher):
+    """Highlights and confidence read each passage's words from the index; analysing the text
+    itself gives the same stems and n-grams, for the passage and for every sentence and gap."""
+    from indexer.sentences import answer_sentence_spans
+    from retrieval.evidence import PassageTerms, text_terms
+
+    index = corpus_searcher._index
+    terms = PassageTerms(index.lexical, [p.text for p in index.passages], limit=8)
+    for row, passage in enumerate(index.passages):
+        assert terms.passage(row) == text_terms(passage.text, index.lexical)
+        spans = answer_sentence_spans(passage.text)
+        sentences = terms.sentences(row)
+        assert [(s.start, s.end) for s in sentences] == spans
+        for sentence, following in zip(sentences, spans[1:] + [None]):
+            assert sentence.terms == text_terms(sentence.text, index.lexical)
+            gap = passage.text[sentence.end:following[0]] if following else ""
+            expected = text_terms(gap, index.lexical)
+            assert sentence.gap == (expected if expected.stems else None)
