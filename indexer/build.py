@@ -21,7 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from indexer.dense import DenseIndex
-from indexer.documents import Document, corpus_fingerprint, load_corpus
+from indexer.documents import Document, corpus_fingerprint, file_digests, load_corpus
 from indexer.embedding_cache import FILE_NAME as CACHE_FILE
 from indexer.embedding_cache import EmbeddingCache
 from indexer.encoder import Encoder, encoder_for
@@ -77,12 +77,13 @@ def build_index(corpus_dir: Path, out: Path, settings: Settings, encoder: Encode
     passages = [p for doc in documents
                 for p in split_passages(doc, settings.passage_min_words, settings.passage_max_words)]
     return build_from_passages(documents, passages, out, settings, corpus_fingerprint(corpus_dir),
-                               encoder=encoder, progress=progress)
+                               encoder=encoder, progress=progress, files=file_digests(corpus_dir))
 
 
 def build_from_passages(documents: Sequence[Document], passages: Sequence[Passage], out: Path,
                         settings: Settings, fingerprint: str, encoder: Encoder | None = None,
-                        progress: bool = True, before_publish: Callable[[Path], None] | None = None) -> dict:
+                        progress: bool = True, before_publish: Callable[[Path], None] | None = None,
+                        files: dict[str, str] | None = None) -> dict:
     """Index ready-made passages (the corpus build and benchmark corpora both end here)."""
     started = time.perf_counter()
     if not passages:
@@ -99,8 +100,8 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
         bodies, heading_texts = zip(*(passage_field_texts(p.text, p.headings, titles[p.doc_id]) for p in passages))
         answer_texts = ["" if p.is_reference_list else p.text for p in passages]
         lexical = LexicalIndex.build(bodies, heading_texts, lexical_params(settings), answer_texts, progress)
-        vectors = embed_passages(encoder, [p.text for p in passages], settings.embed_batch_size, progress,
-                                 embedding_cache(settings, encoder))
+        vectors, embedded = embed_passages(encoder, [p.text for p in passages], settings.embed_batch_size, progress,
+                                           embedding_cache(settings, encoder))
         dense = DenseIndex.build(vectors, settings.dense_exact_max, settings.hnsw_m, settings.hnsw_ef_construction,
                                  settings.hnsw_ef_search, progress)
         write_documents(staging, documents)
@@ -119,6 +120,8 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
             "passages": len(passages),
             "distinct_passages": len({dedup_key(p.text) for p in passages}),
             "corpus_fingerprint": fingerprint,
+            "corpus_files": files or {},  # name → sha256, for `python -m indexer status`
+            "embedded_passages": embedded,  # the others came from the embedding cache
             "settings": settings.model_copy(update={"model": encoder.name}).index_settings(),
             "build_seconds": round(time.perf_counter() - started, 2),
             "files": file_checksums(staging),  # size and sha256 of every other file, checked on load
@@ -137,8 +140,9 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
 
 
 def embed_passages(encoder: Encoder, texts: Sequence[str], batch_size: int, progress: bool = True,
-                   cache: EmbeddingCache | None = None) -> np.ndarray:
-    """Every passage's vector, in order, with a progress bar over passages (rate and time left).
+                   cache: EmbeddingCache | None = None) -> tuple[np.ndarray, int]:
+    """Every passage's vector, in order, with a progress bar over passages (rate and time left),
+    and how many were embedded (the others came from ``cache``).
 
     Vectors in ``cache`` are taken from it; the others go to the encoder longest first, in chunks
     of a few batches, so that a batch holds passages of similar length (little padding), the bar
@@ -159,7 +163,7 @@ def embed_passages(encoder: Encoder, texts: Sequence[str], batch_size: int, prog
             if cache is not None:
                 cache.store([texts[i] for i in rows], encoded)
             bar.update(len(rows))
-    return vectors
+    return vectors, len(order)
 
 
 def embedding_cache(settings: Settings, encoder: Encoder) -> EmbeddingCache | None:

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 from indexer.build import build_index, stale_reason
+from indexer.changes import corpus_changes
 from indexer.documents import CorpusError
-from indexer.encoder import EncoderError
+from indexer.encoder import EncoderError, encoder_for
 from indexer.settings import Settings, settings_for_command, settings_markdown
 from indexer.store import IndexNotFound, load_manifest
 
@@ -25,7 +26,8 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     build.add_argument("--if-stale", action="store_true", help="only build when missing or out of date")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    status = commands.add_parser("status", help="show the manifest of the active index and whether it is current")
+    status = commands.add_parser("status", help="show the manifest of the active index, whether it is current, and "
+                                 "what a rebuild would change (files added, changed, removed; passages to embed)")
     status.add_argument("--index", type=Path, default=settings.index_dir)
 
     commands.add_parser("settings", help="list every PEERQA_ setting with its default and meaning (Markdown)")
@@ -68,11 +70,23 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
     except IndexNotFound as error:
         print(error, file=sys.stderr)
         return 1
-    print(json.dumps(manifest, indent=2, ensure_ascii=False))
+    listed = {"files": "index files", "corpus_files": "corpus files"}  # long lists: shown as counts
+    shown = {key: (f"{len(value)} {listed[key]}" if key in listed and isinstance(value, dict) else value)
+             for key, value in manifest.items()}
+    print(json.dumps(shown, indent=2, ensure_ascii=False))
     as_built = settings.model_copy(update={"model": manifest.get("model", settings.model)})
     try:
         reason = stale_reason(settings.corpus_dir, args.index, as_built)
     except CorpusError as exc:
         reason = f"cannot compare with the corpus ({exc})"
     print(f"up to date with {settings.corpus_dir} and the settings" if reason is None else f"stale: {reason}")
+    try:
+        encoder = encoder_for(as_built, building=True)
+    except EncoderError:
+        encoder = None  # the model is not here: the files can still be compared
+    try:
+        for line in corpus_changes(settings.corpus_dir, manifest, as_built, encoder).lines():
+            print(line)
+    except CorpusError as exc:
+        print(f"cannot compare with the corpus ({exc})")
     return 0

@@ -95,6 +95,12 @@ def load_corpus(corpus_dir: Path) -> list[Document]:
     return documents
 
 
+def file_digests(corpus_dir: Path) -> dict[str, str]:
+    """Each corpus file's name and the sha256 of its bytes (what a build records, to say later
+    which files changed)."""
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in corpus_files(corpus_dir)}
+
+
 def corpus_fingerprint(corpus_dir: Path) -> str:
     """A hash of every corpus file's name and bytes: it changes whenever the corpus does."""
     digest = hashlib.sha256()

@@ -108,7 +108,8 @@ def test_the_build_shows_progress_over_passages(corpus_settings, capsys: pytest.
 def test_passages_embedded_in_chunks_keep_their_order():
     texts = [f"tekst nummer {i} " + "ord " * (i % 7) for i in range(150)]
     encoder = HashingEncoder(64)
-    chunked = embed_passages(encoder, texts, batch_size=8, progress=False)
+    chunked, embedded = embed_passages(encoder, texts, batch_size=8, progress=False)
+    assert embedded == 150
     assert chunked.shape == (150, 64)
     assert (chunked == encoder.encode_passages(texts)).all()
 
@@ -147,3 +148,30 @@ def test_without_the_cache_every_passage_is_embedded(small_corpus: Path, isolate
     manifest = build_index(small_corpus, settings.index_dir, settings, again, progress=False)
     assert len(again.embedded) == manifest["passages"]
     assert not (isolated_data / "embeddings.sqlite3").exists()
+
+
+def test_status_says_which_files_changed_and_what_a_rebuild_would_embed(small_corpus: Path, isolated_data: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         capsys: pytest.CaptureFixture[str]):
+    from indexer.cli import main
+
+    settings = hashing_settings(isolated_data, small_corpus)
+    manifest = build_index(small_corpus, settings.index_dir, settings, HashingEncoder(256), progress=False)
+    assert manifest["embedded_passages"] == manifest["passages"] and set(manifest["corpus_files"]) == {
+        "wrap.md", "odense.md"}
+    write_doc(small_corpus, "ny", "Ny", "Et helt nyt dokument om frivillige peers i kommunen.\n")
+    write_doc(small_corpus, "wrap", "WRAP", "## Om WRAP\n\nWRAP er et gruppeforløb med fokus på trivsel.\n")
+    (small_corpus / "odense.md").unlink()
+    for name, value in (("CORPUS_DIR", small_corpus), ("MODEL", "hashing:256")):
+        monkeypatch.setenv(f"PEERQA_{name}", str(value))
+    assert main(["status"]) == 0
+    shown = capsys.readouterr().out
+    assert "stale: corpus changed" in shown
+    assert "added: ny.md" in shown and "changed: wrap.md" in shown and "removed: odense.md" in shown
+    assert "a rebuild would index 2 passages; 2 to embed, 0 from the embedding cache" in shown
+    rebuilt = build_index(small_corpus, settings.index_dir, settings, HashingEncoder(256), progress=False)
+    assert rebuilt["embedded_passages"] == 2
+    assert {p.doc_id for p in load_index(settings.index_dir).passages} == {"ny", "wrap"}  # odense is gone
+    assert main(["status"]) == 0
+    shown = capsys.readouterr().out
+    assert "no corpus file added, changed or removed" in shown and "0 to embed, 2 from the embedding cache" in shown
