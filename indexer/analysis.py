@@ -84,24 +84,30 @@ class Token:
 
 def tokenize(text: str, *, question: bool = False) -> list[Token]:
     """Normalised words without stop words, with joined forms, parts and expansions."""
+    return [Token(word, position) for position, match in enumerate(_TOKEN.finditer(normalise(text)))
+            for word in _words_of(match.group(0), question)]
+
+
+def words(text: str) -> list[str]:
+    """The words ``tokenize`` gives for a passage, without their positions (the fast path of a build)."""
+    return [word for match in _TOKEN.finditer(normalise(text)) for word in _words_of(match.group(0), False)]
+
+
+@lru_cache(maxsize=500_000)
+def _words_of(raw: str, question: bool) -> tuple[str, ...]:
+    """The words one source token stands for (cached: a language has far fewer word forms than a
+    corpus has tokens)."""
     stop = QUESTION_STOP_WORDS if question else STOP_WORDS
-    out: list[Token] = []
-    for position, match in enumerate(_TOKEN.finditer(normalise(text))):
-        raw = _GENITIVE.sub("", match.group(0))
-        expansion = ABBREVIATIONS.get(raw)
-        if expansion is not None:
-            out.extend(Token(w, position) for w in expansion if w not in stop)
-            continue
-        words = [raw]
-        if _SEPARATORS.search(raw):
-            parts = [p for p in _SEPARATORS.split(raw) if p]
-            joined = "".join(parts) if not raw[0].isdigit() else raw
-            words = [joined] + [p for p in parts if p != joined]
-        for word in words:
-            if word in stop or skeleton(word) in _FOLDED_STOP_WORDS:
-                continue
-            out.append(Token(word, position))
-    return out
+    raw = _GENITIVE.sub("", raw)
+    expansion = ABBREVIATIONS.get(raw)
+    if expansion is not None:
+        return tuple(w for w in expansion if w not in stop)
+    candidates = [raw]
+    if _SEPARATORS.search(raw):
+        parts = [p for p in _SEPARATORS.split(raw) if p]
+        joined = "".join(parts) if not raw[0].isdigit() else raw
+        candidates = [joined] + [p for p in parts if p != joined]
+    return tuple(w for w in candidates if w not in stop and skeleton(w) not in _FOLDED_STOP_WORDS)
 
 
 _FOLDED_STOP_WORDS = frozenset(skeleton(w) for w in STOP_WORDS if len(w) > 3)

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 from scipy import sparse
 
-from indexer.analysis import char_ngrams, stem, tokenize
+from indexer.analysis import char_ngrams, stem, words
 from indexer.bm25 import TermMap
 from indexer.sentences import answer_sentence_spans
 
@@ -88,7 +88,7 @@ class CorpusAnalyser:
 
     def _ids(self, text: str) -> list[int]:
         ids = self._word_ids
-        return [ids.setdefault(token.word, len(ids)) for token in tokenize(text)]
+        return [ids.setdefault(word, len(ids)) for word in words(text)]
 
     def add(self, body: str, heading_text: str, answer_text: str) -> None:
         """One passage; its answer units come from ``answer_text`` (the body itself, or "" for none)."""

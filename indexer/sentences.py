@@ -22,12 +22,15 @@ ABBREVIATIONS = frozenset(
 
 _CANDIDATE = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“”‘’(\[]?[A-ZÆØÅ0-9])")
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
+_LONGEST_WORD = 64  # characters looked at before a dot (any abbreviation is far shorter)
 
 
 def _is_abbreviation(text: str, dot_pos: int) -> bool:
     if text[dot_pos] != ".":
         return False
-    match = _WORD_BEFORE.search(text, 0, dot_pos)
+    # only the few characters before the dot can hold an abbreviation; searching from the start of
+    # the text made splitting a long passage quadratic in its length
+    match = _WORD_BEFORE.search(text, max(0, dot_pos - _LONGEST_WORD), dot_pos)
     if match is None:
         return False
     word = match.group(1).lower().strip(".")
