@@ -51,6 +51,7 @@ SQUAD = ROOT.parent / "shared" / "eval" / "external" / "danish-squad-dev"
 HASHING = "hashing:384"
 PASSAGES_PER_DOCUMENT = 20
 RECALL_AT = 10
+EF_SEARCH = (32, 64, 128, 256, 512)  # HNSW search breadths measured at sizes above dense_exact_max
 
 
 def sentences_of(squad: Path) -> list[str]:
@@ -185,8 +186,16 @@ def child_search(questions_file: str) -> None:
     out["rss_peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out["dense_approximate"] = searcher.dense_is_approximate
     if searcher.dense_is_approximate:
-        found = [len(set(searcher.dense_top(v, RECALL_AT)) & set(searcher.dense_exact_top(v, RECALL_AT))) for v in vectors]
-        out[f"dense_recall@{RECALL_AT}"] = float(np.sum(found) / (RECALL_AT * len(vectors)))
+        exact = [set(searcher.dense_exact_top(v, RECALL_AT)) for v in vectors]
+        out["hnsw"] = {}
+        for ef in EF_SEARCH:  # the trade-off between the graph's search breadth, recall and time
+            started = time.perf_counter()
+            found = [searcher.dense_top(v, RECALL_AT, ef) for v in vectors]
+            seconds = time.perf_counter() - started
+            recall = sum(len(set(f) & e) for f, e in zip(found, exact)) / (RECALL_AT * len(vectors))
+            out["hnsw"][ef] = {"recall": recall, "ms": 1000 * seconds / len(vectors)}
+        found = [searcher.dense_top(v, RECALL_AT) for v in vectors]
+        out[f"dense_recall@{RECALL_AT}"] = sum(len(set(f) & e) for f, e in zip(found, exact)) / (RECALL_AT * len(vectors))
     print(json.dumps(out))
 
 
@@ -233,6 +242,7 @@ def run_size(size: int, sentences: list[str], questions_file: Path, sentences_fi
     search = json.loads(output.strip().splitlines()[-1])
     manifest = json.loads((index.resolve() / "manifest.json").read_text(encoding="utf-8"))
     return {"passages": size, "indexed_passages": manifest["passages"], "vectors": vectors,
+            "hnsw_m": manifest["settings"].get("hnsw_m"),
             "build_seconds": round(seconds, 1), "build_peak_rss_mb": round(rss), "index_mb": round(index_mb, 1),
             "rebuild_one_document_seconds": round(rebuild_seconds, 1), "rebuild_peak_rss_mb": round(rebuild_rss),
             **search}
@@ -283,6 +293,14 @@ def markdown(results: list[dict], command: str, encode_p50: float | None, rate: 
             f"{r['load_seconds']:.1f} | {r['rss_after_load_mb']:,.0f} / {r['rss_peak_mb']:,.0f} | "
             f"{lex['p50']:.1f} / {lex['p95']:.1f} / {lex['p99']:.1f} | {hyb['p50']:.1f} / {hyb['p95']:.1f} / "
             f"{hyb['p99']:.1f} | {'exact' if recall is None else f'{recall:.3f} (HNSW)'} |")
+    for r in results:
+        if r.get("hnsw"):
+            lines += ["", f"HNSW at {r['passages']:,} passages (M = {r.get('hnsw_m', '')}): recall@{RECALL_AT} against "
+                      "exact search and ms per dense search, by search breadth (`PEERQA_HNSW_EF_SEARCH`):", "",
+                      "| efSearch | " + " | ".join(str(ef) for ef in r["hnsw"]) + " |",
+                      "|---|" + "---:|" * len(r["hnsw"]),
+                      "| recall | " + " | ".join(f"{v['recall']:.3f}" for v in r["hnsw"].values()) + " |",
+                      "| ms | " + " | ".join(f"{v['ms']:.2f}" for v in r["hnsw"].values()) + " |"]
     if rate is not None:
         hours = 1_000_000 / rate / 3600
         lines += ["", f"Embedding passages: one single-threaded multilingual-e5-small worker embeds {rate:.1f} "

@@ -152,7 +152,8 @@ def embed_passages(encoder: Encoder, texts: Sequence[str], batch_size: int, prog
     for row, vector in cached.items():
         vectors[row] = vector
     order = sorted((i for i in range(len(texts)) if i not in cached), key=lambda i: -len(texts[i]))
-    chunk = batch_size * 4
+    # a few batches per call; an encoder that spreads batches over workers (RayEncoder) asks for more
+    chunk = int(getattr(encoder, "chunk_size", batch_size * 4))
     with tqdm(total=len(texts), desc="embedding passages", unit="passage", disable=not progress,
               mininterval=0.5, postfix={"cached": len(cached)}) as bar:
         bar.update(len(cached))

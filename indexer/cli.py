@@ -11,6 +11,7 @@ from indexer.build import build_index, stale_reason
 from indexer.changes import corpus_changes
 from indexer.documents import CorpusError
 from indexer.encoder import EncoderError, encoder_for
+from indexer.ray_embedding import LOCAL, RayEncoder
 from indexer.settings import Settings, settings_for_command, settings_markdown
 from indexer.store import IndexNotFound, load_manifest
 
@@ -25,6 +26,10 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
     build.add_argument("--model", default=settings.model, help="sentence-transformers id or local path")
     build.add_argument("--if-stale", action="store_true", help="only build when missing or out of date")
     build.add_argument("--quiet", action="store_true", help="no progress bars")
+    build.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",
+                       help="embed the passages on a Ray cluster (needs pip install '.[ray]'); without ADDRESS on a "
+                            "Ray instance started on this machine for the build, else on the running cluster at "
+                            "ADDRESS (host:port, ray://host:port, or 'auto' for the one `ray start` runs here)")
 
     status = commands.add_parser("status", help="show the manifest of the active index, whether it is current, and "
                                  "what a rebuild would change (files added, changed, removed; passages to embed)")
@@ -57,7 +62,11 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
             print(f"index at {args.out} is up to date")
             return 0
         print(f"building: {reason}")
-    manifest = build_index(args.corpus, args.out, settings, progress=not args.quiet)
+    if args.ray is None:
+        manifest = build_index(args.corpus, args.out, settings, progress=not args.quiet)
+    else:
+        with RayEncoder(settings, args.ray) as encoder:
+            manifest = build_index(args.corpus, args.out, settings, encoder, progress=not args.quiet)
     print(f"built {manifest['passages']} passages from {manifest['documents']} documents "
           f"in {manifest['build_seconds']} s → {args.out} ({manifest['build_id']})")
     return 0

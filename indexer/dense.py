@@ -57,14 +57,15 @@ class DenseIndex:
     def dimension(self) -> int:
         return int(self.index.d)
 
-    def top(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Row ids and cosine scores of the ``k`` nearest passages, best first."""
+    def top(self, query: np.ndarray, k: int, ef_search: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids and cosine scores of the ``k`` nearest passages, best first (an HNSW graph keeps
+        ``ef_search`` candidates, default the index's own)."""
         k = min(k, self.size)
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         if self.approximate:
-            parameters = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+            parameters = faiss.SearchParametersHNSW(efSearch=max(ef_search or self.ef_search, k))
             scores, ids = self.index.search(query, k, params=parameters)
         else:
             scores, ids = self.index.search(query, k)

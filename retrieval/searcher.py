@@ -186,9 +186,10 @@ class Searcher:
         """Whether the dense side searches an HNSW graph (a large index) rather than every vector."""
         return self._index.dense.approximate
 
-    def dense_top(self, query_vector: np.ndarray, k: int) -> list[int]:
-        """The rows the dense side finds nearest to a question vector (for measuring its recall)."""
-        return [int(row) for row in self._index.dense.top(query_vector, k)[0]]
+    def dense_top(self, query_vector: np.ndarray, k: int, ef_search: int | None = None) -> list[int]:
+        """The rows the dense side finds nearest to a question vector (for measuring its recall;
+        ``ef_search`` tries another HNSW search breadth than the settings')."""
+        return [int(row) for row in self._index.dense.top(query_vector, k, ef_search)[0]]
 
     def dense_exact_top(self, query_vector: np.ndarray, k: int) -> list[int]:
         """The truly nearest rows, by scanning every vector."""
