@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable, Protocol, Sequence
 
 import numpy as np
+from scipy import sparse
 from tqdm import tqdm
 
 from indexer.analysis import skeleton
@@ -180,6 +181,10 @@ class LexicalIndex:
             if body.by_word[row, words].sum() > 0:
                 out.append(term)
         return out
+
+    def passage_words(self, rows: np.ndarray) -> sparse.csr_matrix:
+        """``len(rows) × words``: the word counts of the given passages."""
+        return self._passage_words[rows]
 
     def passage_terms(self, row: int) -> tuple[frozenset[str], frozenset[str]]:
         """The stems and the n-grams of passage ``row``'s words."""

@@ -195,11 +195,14 @@ def discriminative_words(words: list[QuestionWord], query: LexicalQuery, candida
     the word only the answering passage has counts in full)."""
     if discount <= 0 or len(candidates) < 2:
         return words
-    reweighted = []
-    for word in words:
-        share = sum(word_credit(word, query, (terms,), rules=rules) > 0 for terms in candidates) / len(candidates)
-        reweighted.append(replace(word, idf=word.idf * (1 - discount * share)))
-    return reweighted
+    shares = [sum(word_credit(word, query, (terms,), rules=rules) > 0 for terms in candidates) / len(candidates)
+              for word in words]
+    return reweighted_words(words, shares, discount)
+
+
+def reweighted_words(words: list[QuestionWord], shares: Sequence[float], discount: float) -> list[QuestionWord]:
+    """Each word's weight less ``discount`` × the share of the candidates that have it."""
+    return [replace(word, idf=word.idf * (1 - discount * share)) for word, share in zip(words, shares)]
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from retrieval.evidence import (
     SentenceCredits,
     best_sentences,
     discriminative_words,
+    reweighted_words,
     sentence_coverage,
 )
 from retrieval.fusion import Fused
@@ -72,8 +73,13 @@ def rerank(fused: Fused, retriever: Retriever, words: list[QuestionWord], query:
     depth = min(len(fused.rows), settings.rerank_depth)
     fused_order = np.argsort(-fused.scores, kind="stable")
     top, rest = fused_order[:depth], fused_order[depth:]
-    ranking_words = discriminative_words(words, query, [terms.passage(int(fused.rows[p])) for p in top],
-                                         settings.rerank_common_discount, rules)
+    top_rows = [int(fused.rows[p]) for p in top]
+    if units is not None and settings.rerank_common_discount > 0 and len(top_rows) >= 2 and words:
+        shares = (units.passage_credits(words, top_rows, rules) > 0).mean(axis=0)  # looked up in the index
+        ranking_words = reweighted_words(words, shares, settings.rerank_common_discount)
+    else:
+        ranking_words = discriminative_words(words, query, [terms.passage(row) for row in top_rows],
+                                             settings.rerank_common_discount, rules)
     moves = retriever == "hybrid" and settings.weight_sentence > 0 and len(top) > 1
     evidence: dict[int, float] = {}
     if moves:

@@ -31,6 +31,7 @@ class UnitEvidence:
     """The answer units of an index, laid out for looking up the units of a few passages."""
 
     def __init__(self, index: LexicalIndex) -> None:
+        self._index = index
         field = index.sentences
         self._bags = field.bags
         self._stems = index.stems
@@ -74,12 +75,21 @@ class UnitEvidence:
             at += count
         return out
 
+    def passage_credits(self, words: Sequence[QuestionWord], rows: Sequence[int], rules: EvidenceRules) -> np.ndarray:
+        """``rows × words``: how fully each whole passage has each word (``evidence.word_credit`` on
+        the passage's terms; the rerank weighs words by how many candidates have them)."""
+        return self._table(words, self._index.passage_words(np.asarray(rows, dtype=np.int64)), rules)
+
     def _credits(self, words: Sequence[QuestionWord], units: np.ndarray, rules: EvidenceRules) -> np.ndarray:
-        """``units × words``: how fully each unit has each word (a few sparse products in all)."""
+        """``units × words``: how fully each unit has each word."""
+        return self._table(words, self._bags.words_of(units), rules)
+
+    def _table(self, words: Sequence[QuestionWord], unit_words: sparse.csr_matrix, rules: EvidenceRules) -> np.ndarray:
+        """``rows × words`` credits of the rows whose word counts are given (a few sparse products in all)."""
         stem_sets = [_columns(word.variants or {word.stem}, self._stems.vocabulary) for word in words]
         gram_sets = [_columns(word.grams, self._grams.vocabulary) for word in words]
         stem_gram_sets = [_columns(word.stem_grams, self._grams.vocabulary) for word in words]
-        unit_words = self._bags.words_of(units)
+        units = np.arange(unit_words.shape[0])
         whole = _present(unit_words, self._stems.words_terms, stem_sets) > 0
         grams = _present(unit_words, self._grams.words_terms, gram_sets + stem_gram_sets)
         shared, stem_found = grams[:, :len(words)], grams[:, len(words):]

@@ -64,3 +64,18 @@ def test_passage_and_sentence_terms_read_from_the_index_equal_the_text_analysed_
             gap = passage.text[sentence.end:following[0]] if following else ""
             expected = text_terms(gap, index.lexical)
             assert sentence.gap == (expected if expected.stems else None)
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_passage_credits_from_the_index_equal_the_word_by_word_credits(corpus_searcher, question):
+    from retrieval.evidence import question_words, text_terms, word_credit
+
+    index = corpus_searcher._index
+    query = analyse_question(question, index.lexical, corpus_searcher.synonyms, corpus_searcher.settings.synonym_weight)
+    words = question_words(index.lexical, query, question, corpus_searcher.rules)
+    rows = list(range(len(index.passages)))
+    table = UnitEvidence(index.lexical).passage_credits(words, rows, corpus_searcher.rules)
+    for row in rows:
+        terms = text_terms(index.passages[row].text, index.lexical)
+        expected = [word_credit(w, query, (terms,), rules=corpus_searcher.rules) for w in words]
+        np.testing.assert_allclose(table[row], expected, atol=1e-12)
