@@ -64,6 +64,13 @@ class DenseIndex:
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        if self._vectors is not None and not self.approximate:
+            # one question against every vector: a BLAS matrix-vector product and a partial sort is
+            # about three times faster here than FAISS's flat search, which keeps a heap per row
+            scores = self._vectors @ query[0]
+            rows = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
+            rows = rows[np.lexsort((rows, -scores[rows]))]
+            return rows.astype(np.int64), scores[rows]
         if self.approximate:
             parameters = faiss.SearchParametersHNSW(efSearch=max(ef_search or self.ef_search, k))
             scores, ids = self.index.search(query, k, params=parameters)

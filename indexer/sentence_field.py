@@ -99,8 +99,9 @@ class SentenceField:
 
     def pieces_of(self, row: int) -> tuple[int, int]:
         """The range of passage ``row``'s pieces (and units: they are numbered alike)."""
-        return (int(np.searchsorted(self.owners, row, side="left")),
-                int(np.searchsorted(self.owners, row, side="right")))
+        at = np.asarray(row, dtype=self.owners.dtype)  # the owners' own type: numpy would copy them to compare
+        return (int(np.searchsorted(self.owners, at, side="left")),
+                int(np.searchsorted(self.owners, at, side="right")))
 
     def scores(self, stem_terms: dict[str, float], gram_terms: dict[str, float],
                stem_weight: float, gram_weight: float) -> np.ndarray:
@@ -122,8 +123,9 @@ class SentenceField:
                   stem_weight: float, gram_weight: float) -> np.ndarray:
         """``scores`` for the passages ``rows`` only (ascending), with the sub-fields scaled by their
         spread over these passages' units rather than over all units."""
-        firsts = np.searchsorted(self.owners, rows, side="left")
-        counts = np.searchsorted(self.owners, rows, side="right") - firsts
+        at = np.asarray(rows, dtype=self.owners.dtype)  # the owners' own type: numpy would copy them to compare
+        firsts = np.searchsorted(self.owners, at, side="left").astype(np.int64)
+        counts = np.searchsorted(self.owners, at, side="right") - firsts
         units = np.repeat(firsts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
         total = np.zeros(len(units), dtype=np.float64)
         for field, terms, weight in ((self.stems, stem_terms, stem_weight), (self.grams, gram_terms, gram_weight)):
