@@ -222,7 +222,7 @@ def folder_mb(folder: Path) -> float:
 
 
 def run_size(size: int, sentences: list[str], questions_file: Path, sentences_file: Path, vectors: str,
-             work: Path, seed: int) -> dict:
+             work: Path, seed: int, rebuild_max: int) -> dict:
     corpus, index, data = work / f"corpus-{size}", work / f"index-{size}", work / f"var-{size}"
     for folder in (corpus, index.parent / f".{index.name}.builds", data):
         shutil.rmtree(folder, ignore_errors=True)
@@ -236,15 +236,18 @@ def run_size(size: int, sentences: list[str], questions_file: Path, sentences_fi
     script = [sys.executable, str(Path(__file__).resolve())]
     seconds, rss, _ = measured(script + ["_build", vectors, str(sentences_file)])
     index_mb = folder_mb(index.resolve())
-    change_one_document(corpus, sentences, seed)
-    rebuild_seconds, rebuild_rss, _ = measured(script + ["_build", vectors, str(sentences_file)])
+    rebuild_seconds = rebuild_rss = None
+    if size <= rebuild_max:
+        change_one_document(corpus, sentences, seed)
+        rebuild_seconds, rebuild_rss, _ = measured(script + ["_build", vectors, str(sentences_file)])
     _, _, output = measured(script + ["_search", str(questions_file)])
     search = json.loads(output.strip().splitlines()[-1])
     manifest = json.loads((index.resolve() / "manifest.json").read_text(encoding="utf-8"))
     return {"passages": size, "indexed_passages": manifest["passages"], "vectors": vectors,
             "hnsw_m": manifest["settings"].get("hnsw_m"),
             "build_seconds": round(seconds, 1), "build_peak_rss_mb": round(rss), "index_mb": round(index_mb, 1),
-            "rebuild_one_document_seconds": round(rebuild_seconds, 1), "rebuild_peak_rss_mb": round(rebuild_rss),
+            "rebuild_one_document_seconds": None if rebuild_seconds is None else round(rebuild_seconds, 1),
+            "rebuild_peak_rss_mb": None if rebuild_rss is None else round(rebuild_rss),
             **search}
 
 
@@ -287,9 +290,11 @@ def markdown(results: list[dict], command: str, encode_p50: float | None, rate: 
     for r in results:
         lex, hyb = r["lexical"], r["hybrid"]
         recall = r.get(f"dense_recall@{RECALL_AT}")
+        rebuild = ("not measured" if r.get("rebuild_one_document_seconds") is None
+                   else f"{r['rebuild_one_document_seconds']} / {r['rebuild_peak_rss_mb']:,}")
         lines.append(
             f"| {r['passages']:,} | {r['indexed_passages']:,} | {r['build_seconds']} | {r['build_peak_rss_mb']:,} | "
-            f"{r['index_mb']:,} | {r['rebuild_one_document_seconds']} / {r['rebuild_peak_rss_mb']:,} | "
+            f"{r['index_mb']:,} | {rebuild} | "
             f"{r['load_seconds']:.1f} | {r['rss_after_load_mb']:,.0f} / {r['rss_peak_mb']:,.0f} | "
             f"{lex['p50']:.1f} / {lex['p95']:.1f} / {lex['p99']:.1f} | {hyb['p50']:.1f} / {hyb['p95']:.1f} / "
             f"{hyb['p99']:.1f} | {'exact' if recall is None else f'{recall:.3f} (HNSW)'} |")
@@ -343,6 +348,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--squad", type=Path, default=SQUAD)
     parser.add_argument("--work", type=Path, default=Path("/tmp/peerqa-scale"), help="corpora and indexes")
     parser.add_argument("--out", type=Path, help="folder for scale.md, scale.json and scale.png")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the sizes already in OUT/scale.json that this run does not measure")
+    parser.add_argument("--rebuild-max", type=int, default=200_000,
+                        help="largest size whose one-document rebuild is measured (it doubles the time)")
     args = parser.parse_args(argv)
     if not (args.squad / "corpus.jsonl").is_file():
         print(f"error: {args.squad}/corpus.jsonl not found (the Danish SQuAD folder)", file=sys.stderr)
@@ -369,8 +378,14 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for size in sizes:
         print(f"{size:,} passages …", file=sys.stderr, flush=True)
-        results.append(run_size(size, sentences, questions_file, sentences_file, args.vectors, args.work, args.seed))
+        results.append(run_size(size, sentences, questions_file, sentences_file, args.vectors, args.work, args.seed,
+                                args.rebuild_max))
         print(json.dumps(results[-1]), flush=True)
+    previous = args.out / "scale.json" if args.out else None
+    if args.merge and previous is not None and previous.is_file():
+        measured_now = {r["passages"] for r in results}
+        kept = [r for r in json.loads(previous.read_text(encoding="utf-8")) if r["passages"] not in measured_now]
+        results = sorted(kept + results, key=lambda r: r["passages"])
     text = markdown(results, "benchmarks/scale.py " + " ".join(argv), encode_p50, rate)
     print(text)
     if args.out:

@@ -233,13 +233,16 @@ class BM25Field:
         values = np.concatenate([p[1] * weight for p, weight in zip(postings, weights)])
         return np.bincount(rows, weights=values, minlength=self.size).astype(np.float64)
 
-    def scores_of(self, terms: dict[str, float], rows: np.ndarray) -> np.ndarray:
+    def scores_of(self, terms: dict[str, float], rows: np.ndarray,
+                  row_words: sparse.csr_matrix | None = None) -> np.ndarray:
         """BM25 score of the given ``rows`` only (the same values ``scores`` gives them), from their
-        own words: the work grows with the rows asked for, not with the index."""
+        own words (``row_words``, looked up when not given): the work grows with the rows asked
+        for, not with the index."""
         columns, weights = self.terms.columns(terms)
         if len(columns) == 0 or len(rows) == 0:
             return np.zeros(len(rows), dtype=np.float64)
-        counts = (self.bags.words_of(rows) @ self.terms.words_terms[:, columns]).tocoo()
+        row_words = self.bags.words_of(rows) if row_words is None else row_words
+        counts = (row_words @ self.terms.words_terms[:, columns]).tocoo()
         at, which, tf = counts.row, counts.col, counts.data.astype(np.float64)
         norm = self.k1 * (1 - self.b + self.b * self.lengths[rows[at]].astype(np.float64) / self.average)
         values = self.idf[columns[which]] * tf * (self.k1 + 1) / (tf + norm) * weights[which]

@@ -128,10 +128,11 @@ class SentenceField:
         counts = np.searchsorted(self.owners, at, side="right") - firsts
         units = np.repeat(firsts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
         total = np.zeros(len(units), dtype=np.float64)
+        unit_words = self.bags.words_of(units) if len(units) else None  # shared by both sub-fields
         for field, terms, weight in ((self.stems, stem_terms, stem_weight), (self.grams, gram_terms, gram_weight)):
             if weight <= 0 or len(units) == 0:
                 continue
-            values = field.scores_of(terms, units)
+            values = field.scores_of(terms, units, unit_words)
             spread = values.std()
             if spread > 0:
                 total += weight * values / spread
