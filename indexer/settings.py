@@ -91,7 +91,7 @@ class Settings(BaseSettings):
         5_000, ge=0, description="Largest index whose n-gram and sentence fields are scored for every passage; "
         "above it, only for a pool of passages (lexical_pool) the word stems, headings and the dense side bring.")
     lexical_pool: int = Field(
-        1_000, ge=10, description="Passages (best by word stems and headings) whose n-gram and sentence fields "
+        300, ge=10, description="Passages (best by word stems and headings) whose n-gram and sentence fields "
                                   "are scored in a large index, besides the dense side's candidates.")
 
     # Lexical scoring (query time)
