@@ -56,3 +56,26 @@ def test_a_missing_dataset_is_a_clear_error(tmp_path: Path):
     result = subprocess.run([sys.executable, str(SCRIPT), "--squad", str(tmp_path / "nowhere")],
                             capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 2 and "corpus.jsonl not found" in result.stderr
+
+
+def test_the_ann_comparison_reports_hnsw_and_ivf_against_exact_search(tmp_path: Path):
+    import numpy as np
+
+    from indexer.dense import DenseIndex
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(3000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    folder = tmp_path / "index"
+    folder.mkdir()
+    DenseIndex.build(vectors, exact_max=100, m=8, ef_construction=32).save(folder)
+    questions = tmp_path / "questions.json"
+    questions.write_text(json.dumps({"questions": ["a", "b"], "vectors": (vectors[:2] + 0.01).tolist()}))
+    out = tmp_path / "ann.md"
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "ann.py"), "--index", str(folder),
+                             "--questions", str(questions), "--nlist", "16", "--out", str(out)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = out.read_text(encoding="utf-8")
+    assert "| HNSW (the build's, M 8) | efSearch 1024 |" in table and "| IVF-Flat, 16 lists | nprobe 16 |" in table
+    assert "| IVF-Flat, 16 lists | nprobe 16 | 0 | 1.000 | 1.000 |" in table  # every list searched: exact
