@@ -105,6 +105,9 @@ class Sentence:
     gap: TextTerms | None = None  # words between it and the next sentence (a heading), if any
 
 
+NO_TERMS = TextTerms(frozenset(), frozenset())  # a sentence whose terms were not looked up
+
+
 class PassageTerms:
     """Analysed passages and their sentences, read from the index's word counts (a passage the
     index has no sentence pieces for, e.g. a reference list, is analysed from its text), and kept
@@ -124,6 +127,13 @@ class PassageTerms:
     def sentences(self, row: int) -> list[Sentence]:
         """The answer-bearing sentences of a passage (headings are context, not answers)."""
         return self._cached(self._sentences, row, lambda: self._analyse_sentences(row))
+
+    def sentence_spans(self, row: int) -> list[Sentence]:
+        """The answer-bearing sentences of a passage with their offsets and text but without their
+        terms (``NO_TERMS``): for a caller that has the sentences' word credits from the index
+        (``unit_evidence``) and so never reads the terms."""
+        text = self._texts[row]
+        return [Sentence(s, e, NO_TERMS, text[s:e]) for s, e in answer_sentence_spans(text)]
 
     def _analyse_sentences(self, row: int) -> list[Sentence]:
         text = self._texts[row]

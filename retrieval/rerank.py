@@ -62,8 +62,9 @@ class Reranked:
         credits = self.units.credits(self.words, rows, rules) if self.units is not None and rows else {}
         self._credits.update(credits)
         for row in rows:
-            self._highlights[row] = best_sentences(self.words, query, terms.sentences(row), rules, self.kind,
-                                                   credits.get(row))[1]
+            credit = credits.get(row)  # with the credits, the sentences' offsets and text are all it takes
+            sentences = terms.sentences(row) if credit is None else terms.sentence_spans(row)
+            self._highlights[row] = best_sentences(self.words, query, sentences, rules, self.kind, credit)[1]
 
 
 def rerank(fused: Fused, retriever: Retriever, words: list[QuestionWord], query: LexicalQuery,
