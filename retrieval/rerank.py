@@ -59,8 +59,10 @@ class Reranked:
                            rules: EvidenceRules) -> None:
         """Work out the highlights of the passages that will be shown, looked up together."""
         rows = [row for row in rows if row not in self._highlights]
-        credits = self.units.credits(self.words, rows, rules) if self.units is not None and rows else {}
-        self._credits.update(credits)
+        missing = [row for row in rows if row not in self._credits]
+        if self.units is not None and missing:
+            self._credits.update(self.units.credits(self.words, missing, rules))
+        credits = {row: self._credits[row] for row in rows if row in self._credits}
         for row in rows:
             credit = credits.get(row)  # with the credits, the sentences' offsets and text are all it takes
             sentences = terms.sentences(row) if credit is None else terms.sentence_spans(row)
@@ -75,18 +77,23 @@ def rerank(fused: Fused, retriever: Retriever, words: list[QuestionWord], query:
     fused_order = np.argsort(-fused.scores, kind="stable")
     top, rest = fused_order[:depth], fused_order[depth:]
     top_rows = [int(fused.rows[p]) for p in top]
-    if units is not None and settings.rerank_common_discount > 0 and len(top_rows) >= 2 and words:
-        shares = (units.passage_credits(words, top_rows, rules) > 0).mean(axis=0)  # looked up in the index
-        ranking_words = reweighted_words(words, shares, settings.rerank_common_discount)
+    moves = retriever == "hybrid" and settings.weight_sentence > 0 and len(top) > 1
+    reweigh = settings.rerank_common_discount > 0 and len(top_rows) >= 2 and bool(words)
+    credits: dict[int, SentenceCredits] = {}
+    if units is not None and (reweigh or moves):  # the candidates' words, and their sentences', looked up at once
+        table, credits = units.passages_and_units(words, top_rows if reweigh else [], top_rows if moves else [], rules)
+    if not reweigh:
+        ranking_words = words
+    elif units is not None:
+        ranking_words = reweighted_words(words, (table > 0).mean(axis=0), settings.rerank_common_discount)
     else:
         ranking_words = discriminative_words(words, query, [terms.passage(row) for row in top_rows],
                                              settings.rerank_common_discount, rules)
-    moves = retriever == "hybrid" and settings.weight_sentence > 0 and len(top) > 1
     evidence: dict[int, float] = {}
     if moves:
-        rows = [int(fused.rows[p]) for p in top]
+        rows = top_rows
         if units is not None:  # a passage without answer units (a reference list) answers nothing
-            evidence = {row: 0.0 for row in rows} | units.coverage(ranking_words, rows, rules)
+            evidence = {row: 0.0 for row in rows} | units.coverage(ranking_words, rows, rules, credits)
         else:
             evidence = {row: sentence_coverage(ranking_words, query, terms.sentences(row), rules) for row in rows}
     scores = fused.scores
@@ -96,4 +103,4 @@ def rerank(fused: Fused, retriever: Retriever, words: list[QuestionWord], query:
         for position in top:
             scores[position] += settings.weight_sentence * spread * evidence[int(fused.rows[position])]
     order = np.concatenate([top[np.argsort(-scores[top], kind="stable")], rest])
-    return Reranked(order, scores, words, evidence, kind, units)
+    return Reranked(order, scores, words, evidence, kind, units, _credits=credits)

@@ -46,13 +46,16 @@ class UnitEvidence:
     def has_units(self, row: int) -> bool:
         return bool(self._end[row] > self._first[row])
 
-    def coverage(self, words: Sequence[QuestionWord], rows: Sequence[int], rules: EvidenceRules) -> dict[int, float]:
+    def coverage(self, words: Sequence[QuestionWord], rows: Sequence[int], rules: EvidenceRules,
+                 credits: dict[int, SentenceCredits] | None = None) -> dict[int, float]:
         """``row → best unit coverage`` (0–1, pairs at ``window_credit``) for each of ``rows``
-        that has answer units."""
+        that has answer units (``credits``: looked up already, for the same words or copies of
+        them with other weights)."""
         total = sum(w.idf for w in words)
         idf = np.array([w.idf for w in words])
         out = {}
-        for row, credits in self.credits(words, rows, rules).items():
+        credits = self.credits(words, rows, rules) if credits is None else credits
+        for row, credits in credits.items():
             best = float((credits.singles @ idf).max()) if len(credits.singles) else 0.0
             if len(credits.pairs):
                 best = max(best, rules.window_credit * float((credits.pairs @ idf).max()))
@@ -62,27 +65,29 @@ class UnitEvidence:
     def credits(self, words: Sequence[QuestionWord], rows: Sequence[int],
                 rules: EvidenceRules) -> dict[int, SentenceCredits]:
         """``row → SentenceCredits`` for each of ``rows`` that has answer units."""
-        rows = [int(r) for r in rows if self.has_units(int(r))]
-        if not rows:
-            return {}
-        units = np.concatenate([np.arange(self._first[r], self._end[r]) for r in rows])
-        table = self._credits(words, units, rules)
-        out, at = {}, 0
-        for row in rows:
-            count = int(self._end[row] - self._first[row])
-            # a passage's units alternate sentence, pair (of it and the next), sentence, …
-            out[row] = SentenceCredits(table[at:at + count:2], table[at + 1:at + count:2])
-            at += count
-        return out
+        return self.passages_and_units(words, [], rows, rules)[1]
 
     def passage_credits(self, words: Sequence[QuestionWord], rows: Sequence[int], rules: EvidenceRules) -> np.ndarray:
         """``rows × words``: how fully each whole passage has each word (``evidence.word_credit`` on
         the passage's terms; the rerank weighs words by how many candidates have them)."""
-        return self._table(words, self._index.passage_words(np.asarray(rows, dtype=np.int64)), rules)
+        return self.passages_and_units(words, rows, [], rules)[0]
 
-    def _credits(self, words: Sequence[QuestionWord], units: np.ndarray, rules: EvidenceRules) -> np.ndarray:
-        """``units × words``: how fully each unit has each word."""
-        return self._table(words, self._bags.words_of(units), rules)
+    def passages_and_units(self, words: Sequence[QuestionWord], passage_rows: Sequence[int], unit_rows: Sequence[int],
+                           rules: EvidenceRules) -> tuple[np.ndarray, dict[int, SentenceCredits]]:
+        """``passage_credits`` of ``passage_rows`` and ``credits`` of ``unit_rows``, in one lookup."""
+        unit_rows = [int(r) for r in unit_rows if self.has_units(int(r))]
+        units = (np.concatenate([np.arange(self._first[r], self._end[r]) for r in unit_rows]) if unit_rows
+                 else np.zeros(0, dtype=np.int64))
+        parts = [self._index.passage_words(np.asarray(passage_rows, dtype=np.int64)), self._bags.words_of(units)]
+        table = self._table(words, sparse.vstack(parts, format="csr"), rules)
+        passages, table = table[:len(passage_rows)], table[len(passage_rows):]
+        out, at = {}, 0
+        for row in unit_rows:
+            count = int(self._end[row] - self._first[row])
+            # a passage's units alternate sentence, pair (of it and the next), sentence, …
+            out[row] = SentenceCredits(table[at:at + count:2], table[at + 1:at + count:2])
+            at += count
+        return passages, out
 
     def _table(self, words: Sequence[QuestionWord], unit_words: sparse.csr_matrix, rules: EvidenceRules) -> np.ndarray:
         """``rows × words`` credits of the rows whose word counts are given (a few sparse products in all)."""
