@@ -1,11 +1,13 @@
-"""A real ``python -m service`` process for tests: on 127.0.0.1 and a free port, its output in a
-file (a full pipe would block the server), ready once ``/healthz`` answers, always stopped."""
+"""The service for tests, on 127.0.0.1 and a free port: a real ``python -m service`` process (its
+output in a file, as a full pipe would block the server; ready once ``/healthz`` answers, always
+stopped), or an app served by uvicorn from a thread of the test process (``ThreadedServer``)."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,3 +54,37 @@ def running_service(index: Path, env: Mapping[str, str], log: Path, start_timeou
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+class ThreadedServer:
+    """uvicorn serving ``app`` from a background thread on 127.0.0.1 and a free port, lifespan
+    included (``start``/``stop``, or ``with``)."""
+
+    def __init__(self, app) -> None:
+        import uvicorn
+
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the test server did not start within {timeout:.0f} s")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True  # runs the lifespan's shutdown (which stops the index watcher)
+        self.thread.join(timeout=15)
+        self.socket.close()
+
+    def __enter__(self) -> "ThreadedServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -14,7 +14,6 @@ import gc
 import logging
 import re
 import shutil
-import socket
 import threading
 import time
 import weakref
@@ -25,6 +24,7 @@ from typing import Iterator
 import httpx
 import pytest
 from conftest import CORPUS, hashing_settings, write_doc
+from service_process import ThreadedServer
 from test_service_reload import add_new_document, small_corpus, wait_until
 
 from indexer.build import build_index
@@ -70,30 +70,6 @@ class WatchedLoader:
 
 
 # --- the service and a client asking it over and over -----------------------------------------------
-
-class ThreadedServer:
-    """uvicorn serving ``app`` from a background thread on 127.0.0.1 and a free port; lifespan included."""
-
-    def __init__(self, app) -> None:
-        import uvicorn
-
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    def __enter__(self) -> "ThreadedServer":
-        self.thread.start()
-        wait_until(lambda: self.server.started or not self.thread.is_alive(), 30, "the server did not start")
-        assert self.thread.is_alive(), "the server stopped while starting"
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True  # runs the lifespan's shutdown, which stops the index watcher
-        self.thread.join(timeout=15)
-        self.socket.close()
-
 
 @dataclass
 class Answer:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from service_process import ThreadedServer
 
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder
@@ -46,30 +44,6 @@ def missing(what: str) -> None:
     pytest.skip(what)
 
 
-class LiveServer:
-    def __init__(self, app) -> None:
-        import uvicorn
-
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start within 30 s")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.socket.close()
-
-
 @pytest.fixture(scope="session")
 def browser_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("browser-var")
@@ -86,29 +60,29 @@ def browser_searcher(browser_settings: Settings) -> Searcher:
 
 
 @pytest.fixture(scope="session")
-def live_server(browser_settings: Settings, browser_searcher: Searcher) -> Iterator[LiveServer]:
+def live_server(browser_settings: Settings, browser_searcher: Searcher) -> Iterator[ThreadedServer]:
     from web.app import create_app
 
-    server = LiveServer(create_app(browser_settings, searcher_loader=lambda path: browser_searcher))
+    server = ThreadedServer(create_app(browser_settings, searcher_loader=lambda path: browser_searcher))
     server.start()
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def abstaining_server(browser_searcher: Searcher) -> Iterator[LiveServer]:
+def abstaining_server(browser_searcher: Searcher) -> Iterator[ThreadedServer]:
     """A second server on the same index whose searcher never trusts an answer, for the
     "Intet sikkert svar" state (the chat shows whatever turn the server renders)."""
     from web.app import create_app
 
     strict = browser_searcher.with_settings(abstain_threshold=1.01)
-    server = LiveServer(create_app(strict.settings, searcher_loader=lambda path: strict))
+    server = ThreadedServer(create_app(strict.settings, searcher_loader=lambda path: strict))
     server.start()
     yield server
     server.stop()
 
 
-def answer_from(server: LiveServer) -> Callable:
+def answer_from(server: ThreadedServer) -> Callable:
     """A ``page.route`` handler that has ``server`` answer the request instead, so one turn of a
     conversation can come from another server (e.g. :func:`abstaining_server`)."""
     def handle(route) -> None:
@@ -135,7 +109,7 @@ def browser():
 
 
 @pytest.fixture
-def make_page(browser, live_server: LiveServer, request: pytest.FixtureRequest) -> Iterator[Callable]:
+def make_page(browser, live_server: ThreadedServer, request: pytest.FixtureRequest) -> Iterator[Callable]:
     """``make_page(viewport=..., **context_options)``: a page in a fresh context (own session
     storage), on the live server's base URL. Console errors about the CSP and uncaught page
     errors fail the test; each page is saved as a screenshot when the test ends."""
