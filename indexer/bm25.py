@@ -182,7 +182,7 @@ class WordBags:
         return per_term(owners, rows, counts, len(columns), self.rows)
 
     def batches(self, terms: TermMap) -> Iterator[sparse.csr_matrix]:
-        by_row = self.by_word.tocsr()
+        by_row = self.by_row if self.by_row is not None else self.by_word.tocsr()  # the build has it already
         for first in range(0, self.rows, _BATCH_ROWS):
             yield (by_row[first:first + _BATCH_ROWS] @ terms.words_terms).tocsr()
 
