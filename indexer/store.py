@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shutil
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,8 +72,40 @@ def _sha256(path: Path) -> str:
 
 def write_documents(folder: Path, documents: Sequence[Document]) -> None:
     rows = [{"id": d.id, "title": d.title, "publisher": d.publisher, "source_url": d.source_url,
-             "language": d.language, "body": d.body, "meta": d.public_meta()} for d in documents]
+             "language": d.language, "body": d.body, "meta": d.public_meta(), "page_starts": list(d.page_starts)}
+            for d in documents]
     (folder / "documents.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+
+
+ORIGINALS = "originals"
+
+
+def write_originals(folder: Path, documents: Sequence[Document]) -> None:
+    """The original files of imported documents (front matter ``original``), in the build's
+    ``originals/`` folder: hard-linked where the file system allows it, else copied. The service
+    hands them out from there, so they always match what the build indexed."""
+    for document in documents:
+        name = document.meta.get("original")
+        if not document.path or not isinstance(name, str) or Path(name).name != name:
+            continue
+        source = Path(document.path).parent / name
+        if not source.is_file():
+            continue
+        target = folder / ORIGINALS / name
+        target.parent.mkdir(exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+
+
+def original_file(folder: Path, document: Document) -> Path | None:
+    """The original file of an imported ``document`` in the build at ``folder``, if it has one."""
+    name = document.meta.get("original")
+    if not isinstance(name, str) or Path(name).name != name:
+        return None
+    path = folder / ORIGINALS / name
+    return path if path.is_file() else None
 
 
 def write_passages(folder: Path, passages: Sequence[Passage]) -> None:
@@ -102,7 +136,7 @@ def load_index(path: Path, ef_search: int = 256) -> IndexData:
         documents = {
             r["id"]: Document(id=r["id"], title=r["title"], publisher=r["publisher"], body=r["body"],
                               source_url=r.get("source_url"), language=r.get("language", "da"),
-                              meta=r.get("meta", {}))
+                              meta=r.get("meta", {}), page_starts=tuple(r.get("page_starts", ())))
             for r in rows
         }
     with _reading("passages.jsonl", path, rebuild), (folder / "passages.jsonl").open(encoding="utf-8") as handle:

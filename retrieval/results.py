@@ -38,6 +38,7 @@ class Hit:
             "highlights": [{"start": s, "end": e} for s, e in self.highlights],
             "doc": {"id": d.id, "title": d.title, "publisher": d.publisher, "source_url": d.source_url},
             "section": p.section, "start": p.start, "end": p.end,
+            **({"page_start": p.page_start, "page_end": p.page_end} if p.page_start is not None else {}),
             "explain": asdict(self.explanation) if self.explanation else None,
         }
 

@@ -154,6 +154,11 @@ class SearchHit(BaseModel):
     section: str = Field(..., description="Heading path, e.g. 'Baggrundsviden › Definition'.")
     start: int = Field(..., description="Offset of the passage in the document body.")
     end: int
+    page_start: int | None = Field(
+        None, description="First page (1-based) of the passage in a paged source such as a PDF; absent for "
+                          "sources without pages.")
+    page_end: int | None = Field(None, description="Last page of the passage (the same as page_start when it lies "
+                                                   "on one page); absent for sources without pages.")
     explain: HitExplanation | None = None
 
 
@@ -179,6 +184,11 @@ class PassageRef(BaseModel):
     section: str
     start: int
     end: int
+    page_start: int | None = Field(
+        None, description="First page (1-based) of the passage in a paged source such as a PDF; absent for "
+                          "sources without pages.")
+    page_end: int | None = Field(None, description="Last page of the passage (the same as page_start when it lies "
+                                                   "on one page); absent for sources without pages.")
 
 
 class DocumentResponse(BaseModel):
@@ -189,6 +199,13 @@ class DocumentResponse(BaseModel):
     language: str
     meta: dict[str, Any] = Field(default_factory=dict, description="Dates and other front-matter fields.")
     body: str = Field(..., description="The whole document (Markdown); passages are offsets into it.")
+    pages: int | None = Field(None, description="Pages of a paged source (PDF); absent for sources without pages.")
+    page_starts: list[int] | None = Field(
+        None, description="Offset in the body where each page begins (page_starts[0] is page 1); absent for "
+                          "sources without pages.")
+    original_url: str | None = Field(
+        None, description="Where the original file of an imported document can be downloaded (PDF, Word, HTML…); "
+                          "absent for documents written as Markdown.")
     passages: list[PassageRef]
 
 

@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from indexer.settings import MAX_QUESTION_CHARS, Settings
+from indexer.store import original_file
 from retrieval.searcher import Searcher
 from service.dependencies import FeedbackLimiterDep, FeedbackStoreDep, SearcherDep, SettingsDep
 from service.feedback import (
@@ -48,7 +49,10 @@ EXAMPLES = (
     "Hvad er WRAP?",
     "Hvordan kommer man i gang med peerstøtte i en organisation?",
 )
-META_LABELS = {"published": "Udgivet", "updated": "Opdateret", "project_period": "Projektperiode"}
+META_LABELS = {"published": "Udgivet", "updated": "Opdateret", "project_period": "Projektperiode",
+               "author": "Forfatter", "pages": "Sider", "source_file": "Importeret fra filen"}
+#: How the document view names an original file by its format.
+ORIGINAL_KINDS = {"pdf": "PDF", "docx": "Word-fil", "html": "webside", "text": "tekstfil", "markdown": "tekstfil"}
 EMPTY_QUESTION = "Skriv et spørgsmål, før du søger."
 LONG_QUESTION = "Spørgsmålet er {length} tegn langt. Forkort det til højst {limit} tegn."
 SEARCH_FAILED = "Søgningen mislykkedes på grund af en fejl i tjenesten. Prøv igen om lidt."
@@ -75,23 +79,42 @@ def site_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-def card(request: Request, hit: Any, turn_index: int, question: str, back: str | None) -> dict[str, Any]:
+def card(request: Request, hit: Any, turn_index: int, question: str, back: str | None,
+         original: str | None = None) -> dict[str, Any]:
     """One result card. ``back`` is the chat address without JavaScript that shows the turn
     again; ``None`` for a turn in app.js's stored conversation, which ``/`` restores, so its
-    links lead to ``/`` rather than to addresses that would ask the question once more."""
+    links lead to ``/`` rather than to addresses that would ask the question once more.
+    ``original`` is the address of the document's original file, when it was imported from one."""
     spans = [(s.start, s.end) for s in hit.highlights]
     view = render.document_url(hit.doc.id, hit.passage_id, spans)
     card_id = f"t{turn_index}-r{hit.rank}"
+    pages = render.page_label(hit.page_start, hit.page_end)
     return {
         "id": card_id, "rank": hit.rank, "title": hit.doc.title, "publisher": hit.doc.publisher,
-        "section": hit.section, "passage_id": hit.passage_id, "question": question,
+        "section": hit.section, "pages": pages, "passage_id": hit.passage_id, "question": question,
         "blocks": render.text_blocks(hit.text, spans),
         "doc_url": render.document_url(hit.doc.id, hit.passage_id, spans, question if back else None),
         "source_url": render.safe_source_url(hit.doc.source_url),
+        "original_url": original_link(original, hit.page_start),
         "citation": render.citation(hit.doc.title, hit.doc.publisher, hit.section,
-                                    render.safe_source_url(hit.doc.source_url) or site_url(request) + view),
+                                    render.safe_source_url(hit.doc.source_url) or site_url(request) + view, pages),
         "back": f"{back or '/'}#{card_id}",
     }
+
+
+def original_link(original: str | None, page: int | None) -> str | None:
+    """The original file's address, opened at ``page`` (browsers' PDF viewers read ``#page=N``)."""
+    if original is None:
+        return None
+    return f"{original}#page={page}" if page else original
+
+
+def original_address(searcher: Searcher, doc_id: str) -> str | None:
+    """``/api/documents/{id}/original`` when the index holds the document's original file."""
+    document = searcher.document(doc_id)
+    if document is None or original_file(searcher.index_path, document) is None:
+        return None
+    return f"/api/documents/{render.component(doc_id)}/original"
 
 
 def answer_turn(request: Request, searcher: Searcher, settings: Settings, question: str, index: int,
@@ -100,7 +123,8 @@ def answer_turn(request: Request, searcher: Searcher, settings: Settings, questi
     text = question.strip()
     response = SearchResponse.from_result(searcher.search(text, settings.page_results), searcher.version)
     return {"index": index, "question": response.query, "abstain": response.abstain,
-            "cards": [card(request, hit, index, response.query, back) for hit in response.results]}
+            "cards": [card(request, hit, index, response.query, back, original_address(searcher, hit.doc.id))
+                      for hit in response.results]}
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -191,13 +215,16 @@ def document_page(request: Request, doc_id: str, searcher: SearcherDep, passage:
     view = render.document_url(doc_id, cited.id, spans) if cited else f"/documents/{render.component(doc_id)}"
     source_url = render.safe_source_url(document.source_url)
     url = source_url or site_url(request) + view
+    pages = render.page_label(cited.page_start, cited.page_end) if cited else ""
+    blocks = render.text_blocks(document.body, answers, (cited.start, cited.end) if cited else None)
     return page(request, "document.html", {
-        "doc": document, "source_url": source_url,
-        "groups": render.cited_groups(render.document_outline(render.text_blocks(
-            document.body, answers, (cited.start, cited.end) if cited else None))),
+        "doc": document, "source_url": source_url, "pages": pages,
+        "original_url": original_link(original_address(searcher, doc_id), cited.page_start if cited else None),
+        "original_kind": ORIGINAL_KINDS.get(str(document.meta.get("source_format", "")), "fil"),
+        "groups": render.cited_groups(render.document_outline(render.mark_pages(blocks, document.page_starts))),
         "cited": cited, "passage_missing": bool(passage) and cited is None, "question": question,
         "back": render.chat_url(question) if question else "/",
-        "citation": render.citation(document.title, document.publisher, cited.section if cited else "", url),
+        "citation": render.citation(document.title, document.publisher, cited.section if cited else "", url, pages),
         "meta": [(META_LABELS[k], str(v)) for k, v in document.meta.items() if k in META_LABELS and v],
         "version": searcher.version})
 

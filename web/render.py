@@ -11,6 +11,7 @@ segments as text (autoescaped), never as HTML.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -41,6 +42,7 @@ class Block:
     cited: bool = False  # some of the block lies inside the cited passage
     numbered: bool = False  # a numbered list: its items print their own numbers, so no bullets
     outline: int = 0  # heading level on a page whose h1 is the document title (see document_outline)
+    page: int = 0  # paged sources: the page that begins with this block (see mark_pages); 0: none
 
 
 def segments(text: str, start: int, end: int, answers: Sequence[Span] = (), cited: Span | None = None) -> list[Segment]:
@@ -115,6 +117,24 @@ def document_outline(blocks: list[Block]) -> list[Block]:
     return blocks
 
 
+def mark_pages(blocks: list[Block], page_starts: Sequence[int]) -> list[Block]:
+    """Mark, for each page of a paged source, the first block that lies on it (a page that
+    begins inside a paragraph is marked at the next block; an empty page is not marked)."""
+    page = 0
+    for block in blocks:
+        on = bisect_right(page_starts, block.start)  # the page this block begins on (1-based)
+        if on > page:
+            block.page, page = on, on
+    return blocks
+
+
+def page_label(first: int | None, last: int | None = None) -> str:
+    """How a citation names pages: "side 4", "side 4–5"; "" for a source without pages."""
+    if not first:
+        return ""
+    return f"side {first}" if not last or last == first else f"side {first}–{last}"
+
+
 def cited_groups(blocks: list[Block]) -> list[tuple[bool, list[Block]]]:
     """Runs of blocks, each marked whether it touches the cited passage (for one wrapper)."""
     groups: list[tuple[bool, list[Block]]] = []
@@ -167,15 +187,17 @@ def safe_source_url(url: str | None) -> str | None:
     return url if url and re.match(r"https?://", url, flags=re.IGNORECASE) else None
 
 
-def citation(title: str, publisher: str, section: str, url: str) -> str:
-    """The text "Kopiér kilde" puts on the clipboard."""
+def citation(title: str, publisher: str, section: str, url: str, pages: str = "") -> str:
+    """The text "Kopiér kilde" puts on the clipboard (``pages`` as :func:`page_label` writes it)."""
     parts = [f"{title.strip()}.", f"{publisher.strip()}."]
     if section.strip():
         parts.append(f"Afsnit: {section.strip()}.")
+    if pages:
+        parts.append(f"{pages[:1].upper()}{pages[1:]}.")
     parts.append(url)
     return " ".join(parts)
 
 
 __all__ = ["Segment", "Block", "segments", "text_blocks", "document_outline", "cited_groups",
-           "document_url", "chat_url", "citation", "safe_source_url", "parse_highlight_param", "highlight_param",
+           "document_url", "chat_url", "citation", "mark_pages", "page_label", "safe_source_url", "parse_highlight_param", "highlight_param",
            "clean_spans", "merge_spans"]

@@ -33,7 +33,8 @@ def run_search(searcher: SearcherDep, request: SearchParams) -> Response:
     """The search as JSON: validated once against ``SearchResponse`` and serialised once (returning
     the model would make FastAPI validate it a second time)."""
     result = searcher.search(request.q, request.k, retriever=request.retriever, explain=request.explain)
-    body = SearchResponse.from_result(result, searcher.version).model_dump_json()
+    # exclude_unset: page_start/page_end are absent, not null, for sources without pages
+    body = SearchResponse.from_result(result, searcher.version).model_dump_json(exclude_unset=True)
     return Response(content=body, media_type="application/json")
 
 
