@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-dev browser-deps run index test test-fast eval bench bench-latency bench-scale bench-scale-1m clean architecture
+.PHONY: install install-dev browser-deps ocr-deps run index test test-fast eval bench bench-latency bench-scale bench-scale-1m clean architecture
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -47,7 +47,17 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "browser-deps: npm is missing; install nodejs and npm (the accessibility test is skipped until then)"; fi
 
-test: install-dev browser-deps
+# OCR of scanned PDF pages (optional at run time; tested): Debian's tesseract with Danish and English.
+ocr-deps:
+	@if command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx dan; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "ocr-deps: installing Debian's tesseract-ocr and tesseract-ocr-dan for OCR of scanned PDFs"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-dan tesseract-ocr-eng; \
+	else echo "ocr-deps: tesseract is missing and this is not root; run 'sudo apt-get install tesseract-ocr" \
+		"tesseract-ocr-dan' (the OCR tests are skipped until then)"; fi
+
+test: install-dev browser-deps ocr-deps
 	$(PY) -m pytest -q
 
 test-fast: install-dev

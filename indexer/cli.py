@@ -1,16 +1,18 @@
-"""``python -m indexer build|status`` (questions: ``python -m retrieval search``)."""
+"""``python -m indexer build|add|import|watch|status|settings`` (questions: ``python -m retrieval search``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from indexer.build import build_index, stale_reason
 from indexer.changes import corpus_changes
 from indexer.documents import CorpusError
 from indexer.encoder import EncoderError, encoder_for
+from indexer.inbox import ImportReport, add_files, import_inbox, import_lock, inbox_files, load_records
 from indexer.ray_embedding import LOCAL, RayEncoder
 from indexer.settings import Settings, settings_for_command, settings_markdown
 from indexer.store import IndexNotFound, load_manifest
@@ -31,6 +33,20 @@ def _parser(settings: Settings) -> argparse.ArgumentParser:
                             "Ray instance started on this machine for the build, else on the running cluster at "
                             "ADDRESS (host:port, ray://host:port, or 'auto' for the one `ray start` runs here)")
 
+    add = commands.add_parser("add", help="copy files (or folders of them) into the inbox, import them and rebuild "
+                              "the index: .pdf, .docx, .html, .htm, .txt, .md")
+    add.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    for command in (add, commands.add_parser("import", help="import what changed in the inbox (new, changed and "
+                                                              "removed files) and rebuild the index if anything did")):
+        command.add_argument("--out", type=Path, default=settings.index_dir, help="index path (a link to the build)")
+        command.add_argument("--no-build", action="store_true", help="import only; build later")
+        command.add_argument("--quiet", action="store_true", help="no progress bars")
+    watch = commands.add_parser("watch", help="keep watching the inbox: import and rebuild whenever a file is "
+                                "added, changed or removed (Ctrl-C stops)")
+    watch.add_argument("--out", type=Path, default=settings.index_dir, help="index path (a link to the build)")
+    watch.add_argument("--interval", type=float, default=settings.watch_interval, help="seconds between looks")
+    watch.add_argument("--quiet", action="store_true", help="no progress bars")
+
     status = commands.add_parser("status", help="show the manifest of the active index, whether it is current, and "
                                  "what a rebuild would change (files added, changed, removed; passages to embed)")
     status.add_argument("--index", type=Path, default=settings.index_dir)
@@ -48,8 +64,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "settings":
             print(settings_markdown(), end="")
             return 0
+        if args.command == "add":
+            names = add_files(args.paths, settings)
+            print(f"copied into {settings.inbox}: {', '.join(names) or 'nothing (no supported files)'}")
+            return _import(args, settings)
+        if args.command == "import":
+            return _import(args, settings)
+        if args.command == "watch":
+            return _watch(args, settings)
         return _status(args, settings)
-    except (CorpusError, EncoderError, IndexNotFound, ValueError) as exc:
+    except (CorpusError, EncoderError, IndexNotFound, ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -71,6 +95,71 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
           f"in {manifest['build_seconds']} s → {args.out} ({manifest['build_id']})")
     return 0
 
+
+
+def _import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import the inbox, print what happened to each file, and rebuild when the corpus changed
+    (or the index is missing or stale). The build happens under the import lock, so a watcher
+    and a command never build at the same time."""
+    with import_lock(settings):
+        report = import_inbox(settings, progress=not args.quiet, locked=True)
+        for line in report.lines():
+            print(line)
+        if args.no_build:
+            return 0
+        return _rebuild(args.out, settings, report, quiet=args.quiet)
+
+
+def _rebuild(out: Path, settings: Settings, report: ImportReport, quiet: bool) -> int:
+    reason = "the imported documents changed" if report.changed else stale_reason(settings.corpus_dir, out, settings)
+    if reason is None:
+        print(f"index at {out} is up to date")
+        return 0
+    print(f"building: {reason}")
+    manifest = build_index(settings.corpus_dir, out, settings, progress=not quiet)
+    print(f"built {manifest['passages']} passages from {manifest['documents']} documents "
+          f"in {manifest['build_seconds']} s → {out} ({manifest['build_id']})")
+    return 0
+
+
+def _inbox_state(settings: Settings) -> list[tuple[str, int, int]]:
+    """Each inbox file's name, size and modification time: what a watcher compares."""
+    inbox = settings.inbox
+    state = []
+    for path in inbox_files(inbox):
+        try:
+            stat = path.stat()
+        except OSError:  # removed while looking
+            continue
+        state.append((path.relative_to(inbox).as_posix(), stat.st_size, stat.st_mtime_ns))
+    return state
+
+
+def _watch(args: argparse.Namespace, settings: Settings) -> int:
+    """Import and rebuild each time the inbox has changed and then stayed the same for one
+    interval (a file still being copied is not read half-written)."""
+    settings.inbox.mkdir(parents=True, exist_ok=True)
+    print(f"watching {settings.inbox} every {args.interval:g} s (Ctrl-C stops)", flush=True)
+    handled: list[tuple[str, int, int]] | None = None
+    previous = _inbox_state(settings)
+    try:
+        while True:
+            current = _inbox_state(settings)
+            if current == previous and current != handled:
+                try:
+                    with import_lock(settings):
+                        report = import_inbox(settings, progress=False, locked=True)
+                        for line in report.lines() if report.read or report.removed else ():
+                            print(line, flush=True)
+                        _rebuild(args.out, settings, report, quiet=True)
+                except (CorpusError, EncoderError, ValueError, OSError) as exc:
+                    print(f"error: {exc} (the served index is unchanged; fix the file and it is tried again)",
+                          file=sys.stderr, flush=True)
+                handled = current
+            previous = current
+            time.sleep(args.interval)
+    except KeyboardInterrupt:
+        return 0
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
@@ -98,4 +187,22 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
             print(line)
     except CorpusError as exc:
         print(f"cannot compare with the corpus ({exc})")
+    _import_status(settings)
     return 0
+
+
+def _import_status(settings: Settings) -> None:
+    """The inbox: what each file became at the last import, and files not imported yet."""
+    records = load_records(settings)
+    inbox = settings.inbox
+    waiting = [p.relative_to(inbox).as_posix() for p in inbox_files(inbox)
+               if p.relative_to(inbox).as_posix() not in records]
+    if not records and not waiting:
+        return
+    imported = [r for r in records.values() if r.imported]
+    skipped = [r for r in records.values() if not r.imported]
+    print(f"inbox {inbox}: {len(imported)} file(s) imported, {len(skipped)} skipped at the last import")
+    for record in imported + skipped:
+        print(record.line())
+    if waiting:
+        print(f"not imported yet (run `python -m indexer import`): {', '.join(waiting)}")

@@ -1,6 +1,9 @@
 """``python -m service --host 127.0.0.1 --port 8000 --index var/index``: serve the chat and the API.
 
-``--api-only`` serves the JSON API alone (no pages, no static files). The application is named
+``--api-only`` serves the JSON API alone (no pages, no static files). Unless ``--no-watch`` (or
+``PEERQA_WATCH_INBOX=false``), a child process (``python -m indexer watch``) watches the inbox:
+files dropped there are imported and the index rebuilt, and the service swaps to the new build
+as it does for any published build. The application is named
 to uvicorn by its import path, as multi-worker serving needs; every setting reaches it through
 the ``PEERQA_`` environment (``indexer.settings.export_settings``).
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=settings.port)
     parser.add_argument("--index", type=Path, default=settings.index_dir)
     parser.add_argument("--api-only", action="store_true", help="serve the JSON API without the web pages")
+    parser.add_argument("--no-watch", action="store_true", help="do not watch the inbox for files to import")
     args = parser.parse_args(argv)
-    settings = settings.model_copy(update={"host": args.host, "port": args.port, "index_dir": args.index})
+    settings = settings.model_copy(update={"host": args.host, "port": args.port, "index_dir": args.index,
+                                           "watch_inbox": settings.watch_inbox and not args.no_watch})
     try:
         load_manifest(args.index)
     except IndexNotFound as error:
@@ -40,10 +46,25 @@ def main(argv: list[str] | None = None) -> int:
     # uvicorn configures only its own loggers: let the service's (index swaps, refused builds) through too
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["service"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    uvicorn.run(API_ONLY if args.api_only else SITE, factory=True, host=args.host, port=args.port,
-                log_level="info", log_config=log_config,
-                access_log=False)  # access logs would keep caseworkers' questions (``/?q=``)
+    watcher = _start_inbox_watcher(args.index) if settings.watch_inbox else None
+    try:
+        uvicorn.run(API_ONLY if args.api_only else SITE, factory=True, host=args.host, port=args.port,
+                    log_level="info", log_config=log_config,
+                    access_log=False)  # access logs would keep caseworkers' questions (``/?q=``)
+    finally:
+        if watcher is not None:
+            watcher.terminate()
+            try:
+                watcher.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                watcher.kill()
     return 0
+
+
+def _start_inbox_watcher(index: Path) -> subprocess.Popen:
+    """``python -m indexer watch`` beside the service: imports and builds run in their own
+    process, so a large build never takes the service's memory or stalls its requests."""
+    return subprocess.Popen([sys.executable, "-m", "indexer", "watch", "--out", str(index), "--quiet"])
 
 
 if __name__ == "__main__":

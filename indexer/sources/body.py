@@ -36,6 +36,7 @@ class BodyWriter:
         self._parts: list[str] = []
         self._length = 0
         self._page_starts: list[int] = []
+        self._pending_pages = 0  # pages begun whose first text is not written yet
         self._last_kind = ""
 
     def _add(self, kind: str, text: str) -> None:
@@ -43,13 +44,16 @@ class BodyWriter:
             return
         # list items of one list stay on adjacent lines; every other block is a blank line apart
         separator = "" if not self._parts else ("\n" if kind == "item" and self._last_kind == "item" else "\n\n")
-        self._parts.append(separator + text)
-        self._length += len(separator) + len(text)
+        self._append(separator, text)
         self._last_kind = kind
 
-    def _page_offset(self) -> int:
-        """Where the next block's text will begin."""
-        return self._length + (2 if self._parts else 0)
+    def _append(self, separator: str, text: str) -> None:
+        """Add ``text`` after ``separator``; pages begun since the last text begin where it does."""
+        self._parts.append(separator + text)
+        self._length += len(separator)
+        self._page_starts += [self._length] * self._pending_pages
+        self._pending_pages = 0
+        self._length += len(text)
 
     def heading(self, level: int, text: str) -> None:
         text = clean_text(text).rstrip("#").rstrip()
@@ -65,8 +69,9 @@ class BodyWriter:
             self._add("item", "- " + text)
 
     def new_page(self) -> None:
-        """The blocks that follow are on the next page (call once before the first page too)."""
-        self._page_starts.append(self._page_offset())
+        """The blocks that follow are on the next page (call once before the first page too).
+        The page begins at its first character of text, however that text joins what came before."""
+        self._pending_pages += 1
 
     def continue_paragraph(self, text: str) -> None:
         """Text that continues the last paragraph (e.g. across a page break): joined with a space,
@@ -81,8 +86,7 @@ class BodyWriter:
         if joiner == "":
             self._parts[-1] = self._parts[-1][:-1]
             self._length -= 1
-        self._parts.append(joiner + text)
-        self._length += len(joiner) + len(text)
+        self._append(joiner, text)
 
     @property
     def empty(self) -> bool:
@@ -90,7 +94,7 @@ class BodyWriter:
 
     def finish(self) -> tuple[str, tuple[int, ...]]:
         body = "".join(self._parts) + ("\n" if self._parts else "")
-        starts = [min(start, len(body)) for start in self._page_starts]
+        starts = [*self._page_starts, *[len(body)] * self._pending_pages]  # trailing pages without text
         if starts:
             starts[0] = 0
         return body, tuple(starts)
