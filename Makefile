@@ -28,6 +28,7 @@ index: install
 	$(PY) -m indexer build --if-stale
 
 run: index
+	@mkdir -p corpus/inbox  # files dropped here are imported while the service runs (docs/documents.md)
 	$(PY) -m service --host 127.0.0.1 --port 8000 --index var/index
 
 # Browser tests: Debian's chromium (Playwright cannot download its own browser here) and axe-core

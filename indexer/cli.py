@@ -137,7 +137,8 @@ def _inbox_state(settings: Settings) -> list[tuple[str, int, int]]:
 
 def _watch(args: argparse.Namespace, settings: Settings) -> int:
     """Import and rebuild each time the inbox has changed and then stayed the same for one
-    interval (a file still being copied is not read half-written)."""
+    interval (a file still being copied is not read half-written). Only a change the import
+    made leads to a build: an index built from elsewhere is not replaced by this loop."""
     settings.inbox.mkdir(parents=True, exist_ok=True)
     print(f"watching {settings.inbox} every {args.interval:g} s (Ctrl-C stops)", flush=True)
     handled: list[tuple[str, int, int]] | None = None
@@ -149,9 +150,10 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
                 try:
                     with import_lock(settings):
                         report = import_inbox(settings, progress=False, locked=True)
-                        for line in report.lines() if report.read or report.removed else ():
-                            print(line, flush=True)
-                        _rebuild(args.out, settings, report, quiet=True)
+                        if report.read or report.removed:
+                            print("\n".join(report.lines()), flush=True)
+                        if report.changed:  # only what the inbox changed: the index is not this loop's otherwise
+                            _rebuild(args.out, settings, report, quiet=True)
                 except (CorpusError, EncoderError, ValueError, OSError) as exc:
                     print(f"error: {exc} (the served index is unchanged; fix the file and it is tried again)",
                           file=sys.stderr, flush=True)

@@ -60,8 +60,9 @@ class Settings(BaseSettings):
                                description="tesseract languages for OCR (Debian: tesseract-ocr-dan, -eng).")
     import_publisher: str = Field("Ukendt udgiver", min_length=1,
                                   description="Publisher of an imported file that names none.")
-    watch_inbox: bool = Field(True, description="`python -m service` also watches the inbox: files added, changed "
-                              "or removed there are imported and the index rebuilt, and the service swaps to it.")
+    watch_inbox: bool = Field(True, description="`python -m service` also watches the inbox, when that folder exists "
+                              "(`make run` creates it): files added, changed or removed there are imported and the "
+                              "index rebuilt, and the service swaps to it.")
     watch_interval: float = Field(2.0, gt=0, description="Seconds between looks at the inbox.")
 
     # Embedding model
@@ -194,6 +195,25 @@ class Settings(BaseSettings):
         30, ge=1, description="Feedback posts one client (address) may make per minute (more: 429 with Retry-After).")
     feedback_max_rows: int = Field(
         1_000_000, ge=1, description="Most judgments the feedback store keeps (beyond: 503, nothing is dropped).")
+
+    # Serving many users (docs/deploy.md)
+    workers: int = Field(1, ge=1, le=64, description="Service worker processes (`python -m service --workers N`); "
+                         "they share the memory-mapped index, and each swaps to a new build on its own.")
+    max_searches: int = Field(2, ge=1, description="Searches one worker runs at once (searching is CPU-bound: about "
+                              "the cores a worker may use); more wait, see SEARCH_QUEUE.")
+    search_queue: int = Field(16, ge=0, description="Searches one worker lets wait for a free slot; beyond it a "
+                              "search is refused at once with 503 and Retry-After.")
+    search_wait_seconds: float = Field(2.0, gt=0, description="Longest a search waits for a free slot before a 503.")
+    request_read_timeout: float = Field(10.0, gt=0, description="Seconds a client may take to send a request body "
+                                        "(slower: 408); idle keep-alive connections close after 5 s.")
+    shutdown_grace_seconds: float = Field(20.0, ge=0, description="On SIGTERM, how long in-flight requests may "
+                                          "finish before the worker exits.")
+    database_url: SecretStr | None = Field(
+        None, description="postgresql://user:password@host:port/db to keep feedback in PostgreSQL (shared by every "
+        "worker and machine); unset: SQLite in DATA_DIR.")
+    database_pool_size: int = Field(4, ge=1, description="PostgreSQL connections each worker keeps open at most.")
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Service logs: one JSON object a line (never a question's text), or plain text.")
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":

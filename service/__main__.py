@@ -1,7 +1,8 @@
 """``python -m service --host 127.0.0.1 --port 8000 --index var/index``: serve the chat and the API.
 
-``--api-only`` serves the JSON API alone (no pages, no static files). Unless ``--no-watch`` (or
-``PEERQA_WATCH_INBOX=false``), a child process (``python -m indexer watch``) watches the inbox:
+``--api-only`` serves the JSON API alone (no pages, no static files). When the inbox folder exists
+(``make run`` creates ``corpus/inbox``), and unless ``--no-watch`` (or ``PEERQA_WATCH_INBOX=false``),
+a child process (``python -m indexer watch``) watches the inbox:
 files dropped there are imported and the index rebuilt, and the service swaps to the new build
 as it does for any published build. The application is named
 to uvicorn by its import path, as multi-worker serving needs; every setting reaches it through
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     # uvicorn configures only its own loggers: let the service's (index swaps, refused builds) through too
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     log_config["loggers"]["service"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    watcher = _start_inbox_watcher(args.index) if settings.watch_inbox else None
+    watcher = _start_inbox_watcher(args.index) if settings.watch_inbox and settings.inbox.is_dir() else None
     try:
         uvicorn.run(API_ONLY if args.api_only else SITE, factory=True, host=args.host, port=args.port,
                     log_level="info", log_config=log_config,

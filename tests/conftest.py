@@ -28,6 +28,7 @@ def isolated_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data.mkdir()
     monkeypatch.setenv("PEERQA_DATA_DIR", str(data))
     monkeypatch.setenv("PEERQA_INDEX_DIR", str(data / "index"))
+    monkeypatch.setenv("PEERQA_WATCH_INBOX", "false")  # a service a test starts never imports on its own
     return data
 
 

@@ -26,10 +26,11 @@ from office_fixtures import (
 
 from indexer.markdown import read_blocks
 from indexer.sources import html as html_source
+from indexer.sources.body import table_items
 from indexer.sources.docx import read_docx
 from indexer.sources.extracted import ExtractedDocument, ExtractionError
 from indexer.sources.html import read_html
-from indexer.sources.text import read_markdown, read_text, table_items
+from indexer.sources.text import read_markdown, read_text
 
 DANISH = "Æbler, øl og ål på Ærø, Østerbro og Åbenrå"
 

@@ -11,6 +11,7 @@ also records where each page starts.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _SPACE = re.compile(r"\s+")
 #: A line start CommonMark would read as a heading or a code fence.
@@ -98,3 +99,36 @@ class BodyWriter:
         if starts:
             starts[0] = 0
         return body, tuple(starts)
+
+
+def table_items(rows: Sequence[Sequence[str | None]]) -> list[str]:
+    """A table's rows as list-item texts: ``"Header: value; Header: value"`` per data row, the
+    first row being the header (when it looks like one:
+    some cell filled, all short, none a number;
+    otherwise each row's cells joined with "; "); a one-row or one-column table gives one item per cell.
+
+    ``None`` marks a grid position covered by a merged cell, so a merged cell's text is used once.
+    """
+    grid = [[clean_text(cell) if cell else "" for cell in row] for row in rows]
+    grid = [row for row in grid if any(row)]
+    if not grid:
+        return []
+    if len(grid) == 1 or max(len(row) for row in grid) == 1:
+        return [cell for row in grid for cell in row if cell]
+    header, *data = grid
+    if not _looks_like_header(header):  # no header row: each row's cells as they stand
+        return ["; ".join(cell for cell in row if cell) for row in grid]
+    return ["; ".join(_labelled(header, row)) for row in data]
+
+
+def _labelled(header: Sequence[str], row: Sequence[str]) -> list[str]:
+    """``"Header: value"`` for each non-empty cell (just the value under an empty header)."""
+    labels = [*header, *[""] * (len(row) - len(header))]
+    return [f"{label}: {value}" if label else value for label, value in zip(labels, row, strict=False)
+            if value]
+
+
+def _looks_like_header(header: Sequence[str]) -> bool:
+    if not any(header) or any(len(cell) > 60 for cell in header):
+        return False
+    return not any(re.fullmatch(r"[-+]?[\d.,\s%]+", cell) for cell in header if cell)

@@ -16,9 +16,9 @@ from docx.opc.constants import CONTENT_TYPE as CT
 from docx.oxml.ns import qn
 from lxml import etree
 
-from indexer.sources.body import BodyWriter, clean_text
+from indexer.sources.body import BodyWriter, clean_text, table_items
 from indexer.sources.extracted import ExtractedDocument, ExtractionError
-from indexer.sources.text import iso_date, language_code, table_items
+from indexer.sources.text import iso_date, language_code
 
 #: The first bytes of an OLE compound file: an old binary ``.doc``, or an encrypted ``.docx``.
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")

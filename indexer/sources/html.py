@@ -13,9 +13,9 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from indexer.sources.body import BodyWriter, clean_text
+from indexer.sources.body import BodyWriter, clean_text, table_items
 from indexer.sources.extracted import ExtractedDocument, ExtractionError
-from indexer.sources.text import iso_date, language_code, looks_binary, table_items, web_url
+from indexer.sources.text import iso_date, language_code, looks_binary, web_url
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 #: ``<meta charset=…>``, ``<meta http-equiv content="…; charset=…">`` or ``<?xml encoding=…?>``.

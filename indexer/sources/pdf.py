@@ -42,7 +42,7 @@ from pdfminer.utils import decode_text
 from pdfplumber.utils import extract_words
 from pdfplumber.utils.exceptions import PdfminerException
 
-from indexer.sources.body import BodyWriter, clean_text
+from indexer.sources.body import BodyWriter, clean_text, table_items
 from indexer.sources.extracted import ExtractedDocument, ExtractionError
 from indexer.sources.ocr import OcrFailed, ocr_available, ocr_image
 
@@ -769,7 +769,7 @@ class _Assembler:
         line = lines[index]
         if line.rows is not None:
             self._close()
-            self.out.extend(_Block("item", text) for text in _table_items(line.rows))
+            self.out.extend(_Block("item", text) for text in table_items(line.rows))
             return index + 1
         if self.layout.is_heading_size(line.size):
             end = _heading_end(lines, index)
@@ -901,29 +901,6 @@ def _join(text: str, addition: str, vocabulary: set[str]) -> str:
     if hyphenated in vocabulary and joined not in vocabulary:
         return text + addition
     return text[:-1] + addition
-
-
-def _table_items(rows: list[list[str]]) -> list[str]:
-    """One item per data row, "Header: value; …" when the first row looks like a header, else
-    the row's cells joined with "; "."""
-    header, *data = rows
-    if _looks_like_header(header):
-        items = ["; ".join(f"{label}: {value}" if label else value for label, value in zip(header, row) if value)
-                 for row in data]
-    else:
-        items = ["; ".join(cell for cell in row if cell) for row in rows]
-    return [item for item in items if item]
-
-
-def _looks_like_header(header: list[str]) -> bool:
-    """Every cell filled, short, and none a number."""
-    if not all(header) or any(len(cell) > 60 for cell in header):
-        return False
-    return not any(_is_number(cell) for cell in header)
-
-
-def _is_number(text: str) -> bool:
-    return bool(re.fullmatch(r"[-+]?[\d.,\s%]+", text))
 
 
 # --- OCR -----------------------------------------------------------------------------------------

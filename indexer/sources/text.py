@@ -6,7 +6,6 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,29 +27,6 @@ TITLE_MAX = 120
 
 
 # --- helpers shared by the readers ---------------------------------------------------------------
-
-def table_items(rows: Sequence[Sequence[str | None]]) -> list[str]:
-    """A table's rows as list-item texts: ``"Header: value; Header: value"`` per data row, the
-    first row being the header; a one-row or one-column table gives one item per cell.
-
-    ``None`` marks a grid position covered by a merged cell, so a merged cell's text is used once.
-    """
-    grid = [[clean_text(cell) if cell else "" for cell in row] for row in rows]
-    grid = [row for row in grid if any(row)]
-    if not grid:
-        return []
-    if len(grid) == 1 or max(len(row) for row in grid) == 1:
-        return [cell for row in grid for cell in row if cell]
-    header, *data = grid
-    return ["; ".join(_labelled(header, row)) for row in data]
-
-
-def _labelled(header: Sequence[str], row: Sequence[str]) -> list[str]:
-    """``"Header: value"`` for each non-empty cell (just the value under an empty header)."""
-    labels = [*header, *[""] * (len(row) - len(header))]
-    return [f"{label}: {value}" if label else value for label, value in zip(labels, row, strict=False)
-            if value]
-
 
 def looks_binary(text: str) -> bool:
     """NUL, or more than one in a hundred characters a control code no text file uses."""
@@ -220,5 +196,5 @@ def _first_heading(body: str, after: int = 0) -> str | None:
     return None
 
 
-__all__ = ["TITLE_MAX", "iso_date", "language_code", "looks_binary", "read_markdown", "read_text", "table_items",
+__all__ = ["TITLE_MAX", "iso_date", "language_code", "looks_binary", "read_markdown", "read_text", 
            "web_url"]
