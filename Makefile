@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install install-dev browser-deps ocr-deps run index test test-fast eval bench bench-latency bench-scale bench-scale-1m clean architecture
+.PHONY: install install-dev browser-deps ocr-deps server-deps run index test test-fast eval bench bench-latency bench-scale bench-scale-1m bench-load clean architecture
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -58,7 +58,20 @@ ocr-deps:
 	else echo "ocr-deps: tesseract is missing and this is not root; run 'sudo apt-get install tesseract-ocr" \
 		"tesseract-ocr-dan' (the OCR tests are skipped until then)"; fi
 
-test: install-dev browser-deps ocr-deps
+# The deployment tests: Debian's nginx (two service processes behind it) and PostgreSQL 15 (the
+# feedback store), each started by the tests in a temporary folder on 127.0.0.1; never as services.
+server-deps:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then have_nginx=1; fi; \
+	if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then have_pg=1; fi; \
+	if [ -n "$$have_nginx" ] && [ -n "$$have_pg" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "server-deps: installing Debian's nginx and postgresql for the deployment tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx postgresql; \
+	else echo "server-deps: nginx or postgresql is missing and this is not root; run 'sudo apt-get install nginx" \
+		"postgresql' (those tests are skipped until then)"; fi
+
+test: install-dev browser-deps ocr-deps server-deps
 	$(PY) -m pytest -q
 
 test-fast: install-dev
@@ -83,6 +96,11 @@ bench-scale: install
 
 bench-scale-1m: install
 	$(PY) benchmarks/scale.py --sizes 1000000 --out docs/benchmarks/scale --merge
+
+# Throughput and p50/p95/p99 against 1–64 concurrent clients, 1 and 2 workers, uncached questions
+# (about 2 minutes; targets: 2 workers ≥ 1.6 × 1 worker, p99 ≤ 4 × p50 at 64 clients); docs/benchmarks/load.md.
+bench-load: index
+	$(PY) benchmarks/load.py --out docs/benchmarks
 
 # The import graph in docs/architecture.md, regenerated from the code; also lists imports that break the layers.
 architecture:

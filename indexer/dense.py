@@ -103,4 +103,7 @@ class DenseIndex:
 
     @classmethod
     def load(cls, folder: Path, ef_search: int = 256) -> "DenseIndex":
-        return cls(faiss.read_index(str(folder / FILE_NAME)), ef_search)
+        """The index with its vectors memory-mapped read-only: service workers on one machine
+        share one copy of them in the page cache instead of holding one each."""
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
+        return cls(faiss.read_index(str(folder / FILE_NAME), flags), ef_search)

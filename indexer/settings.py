@@ -208,6 +208,9 @@ class Settings(BaseSettings):
                                         "(slower: 408); idle keep-alive connections close after 5 s.")
     shutdown_grace_seconds: float = Field(20.0, ge=0, description="On SIGTERM, how long in-flight requests may "
                                           "finish before the worker exits.")
+    metrics_dir: Path | None = Field(
+        None, description="With several workers, where each writes its Prometheus metrics for /metrics to sum "
+        "(emptied at start-up); unset: DATA_DIR/metrics.")
     database_url: SecretStr | None = Field(
         None, description="postgresql://user:password@host:port/db to keep feedback in PostgreSQL (shared by every "
         "worker and machine); unset: SQLite in DATA_DIR.")
@@ -287,6 +290,13 @@ def export_settings(settings: Settings) -> None:
             os.environ[variable] = json.dumps(value)
         else:
             os.environ[variable] = str(value)
+
+
+def set_process_variable(name: str, value: str) -> None:
+    """Set a non-``PEERQA_`` environment variable that child processes must inherit (e.g.
+    ``PROMETHEUS_MULTIPROC_DIR`` for service workers); the one place besides the settings that
+    writes the environment."""
+    os.environ[name] = value
 
 
 def settings_markdown() -> str:

@@ -1,5 +1,7 @@
 """``python -m service --host 127.0.0.1 --port 8000 --index var/index``: serve the chat and the API.
 
+``--workers N`` runs N worker processes on one port (uvicorn's supervisor); each maps the same
+index files read-only, so the index's pages are shared, and each swaps to a new build on its own.
 ``--api-only`` serves the JSON API alone (no pages, no static files). When the inbox folder exists
 (``make run`` creates ``corpus/inbox``), and unless ``--no-watch`` (or ``PEERQA_WATCH_INBOX=false``),
 a child process (``python -m indexer watch``) watches the inbox:
@@ -12,22 +14,23 @@ the ``PEERQA_`` environment (``indexer.settings.export_settings``).
 from __future__ import annotations
 
 import argparse
-import copy
 import subprocess
 import sys
 from pathlib import Path
 
 import uvicorn
 
-from indexer.settings import export_settings, settings_for_command
+from indexer.settings import Settings, export_settings, set_process_variable, settings_for_command
 from indexer.store import IndexNotFound, load_manifest
+from service import metrics
+from service.logs import logging_config
 
 SITE = "web.app:create_app"  # the API and the pages
 API_ONLY = "service.app:create_api"
 
 
-def main(argv: list[str] | None = None) -> int:
-    settings = settings_for_command()
+def command_line(settings: Settings) -> argparse.ArgumentParser:
+    """The command line of ``python -m service`` (defaults from ``settings``)."""
     parser = argparse.ArgumentParser(prog="python -m service", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default=settings.host)
@@ -35,8 +38,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", type=Path, default=settings.index_dir)
     parser.add_argument("--api-only", action="store_true", help="serve the JSON API without the web pages")
     parser.add_argument("--no-watch", action="store_true", help="do not watch the inbox for files to import")
+    parser.add_argument("--workers", type=int, default=settings.workers,
+                        help="worker processes sharing the memory-mapped index (default PEERQA_WORKERS, 1)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = settings_for_command()
+    parser = command_line(settings)
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
     settings = settings.model_copy(update={"host": args.host, "port": args.port, "index_dir": args.index,
+                                           "workers": args.workers,
                                            "watch_inbox": settings.watch_inbox and not args.no_watch})
     try:
         load_manifest(args.index)
@@ -44,12 +58,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     export_settings(settings)
-    # uvicorn configures only its own loggers: let the service's (index swaps, refused builds) through too
-    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    log_config["loggers"]["service"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    if settings.workers > 1:  # each worker writes its metrics to files here; /metrics sums them
+        metrics_dir = settings.metrics_dir or settings.data_dir / "metrics"
+        metrics.prepare_multiprocess_dir(metrics_dir)
+        set_process_variable(metrics.MULTIPROCESS_VARIABLE, str(metrics_dir.resolve()))
+    log_config = logging_config(settings)  # uvicorn's loggers and the service's: JSON lines or text (service.logs)
     watcher = _start_inbox_watcher(args.index) if settings.watch_inbox and settings.inbox.is_dir() else None
     try:
+        # several workers: uvicorn's supervisor forks them, restarts one that dies, and on SIGTERM
+        # each stops taking connections and finishes its requests in flight (the grace period)
         uvicorn.run(API_ONLY if args.api_only else SITE, factory=True, host=args.host, port=args.port,
+                    workers=settings.workers if settings.workers > 1 else None,
+                    timeout_graceful_shutdown=settings.shutdown_grace_seconds, timeout_keep_alive=5,
                     log_level="info", log_config=log_config,
                     access_log=False)  # access logs would keep caseworkers' questions (``/?q=``)
     finally:

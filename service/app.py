@@ -13,13 +13,17 @@ from fastapi import FastAPI
 
 from indexer.settings import Settings, load_settings
 from retrieval.searcher import Searcher
-from service.dependencies import feedback_store_of
+from service.backpressure import SearchGate
+from service.dependencies import close_feedback_store, feedback_store_of
 from service.docs import install_docs, install_openapi
 from service.errors import install_error_handlers
 from service.feedback_store import StorageUnavailable
+from service.logs import log_feedback_fault, log_startup
+from service.metrics import search_rejected
 from service.middleware import install_middleware
-from service.routes import documents, feedback, health, search
+from service.routes import documents, feedback, health, metrics, search
 from service.state import SearcherHolder
+from service.timeouts import ReadTimeout
 
 DESCRIPTION = """Extractive question answering over Danish social-sector documents about peer support.
 Answers are ranked passages from the source documents, each with its citation, its place in the
@@ -46,15 +50,21 @@ def create_api(settings: Settings | None = None, searcher_loader: SearcherLoader
         try:  # the feedback database as it is at start-up: one deleted later is reported, not recreated
             feedback_store_of(app)
         except StorageUnavailable as error:
-            log.warning("feedback store unavailable at start-up: %s", error)
-        with holder:  # the watcher runs while the app serves, and is stopped at shutdown
-            yield
+            log_feedback_fault(log, error, "start-up", level=logging.WARNING)
+        log_startup(log, holder.get(), settings)
+        try:
+            with holder:  # the watcher runs while the app serves, and is stopped at shutdown
+                yield
+        finally:
+            close_feedback_store(app)  # PostgreSQL's connection pool
 
     app = FastAPI(title="Peerstøtte-søgning API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.search_gate = SearchGate.from_settings(settings, on_reject=search_rejected)
     # the host check, body limit, HEAD and Cache-Control: the API alone has them too
     install_middleware(app, settings.allowed_hosts, settings.max_body_bytes)
+    app.add_middleware(ReadTimeout, seconds=settings.request_read_timeout)
     install_docs(app)
     install_openapi(app, settings.max_body_bytes)
     install_error_handlers(app)
@@ -62,4 +72,5 @@ def create_api(settings: Settings | None = None, searcher_loader: SearcherLoader
     app.include_router(documents.router)
     app.include_router(health.router)
     app.include_router(feedback.router)
+    app.include_router(metrics.router)
     return app

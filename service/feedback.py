@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 
 from retrieval.searcher import Searcher
-from service.feedback_store import FeedbackStore, Judgment, StorageUnavailable, StoreFull
+from service.feedback_store import FeedbackBackend, Judgment, StorageUnavailable, StoreFull
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -27,7 +27,7 @@ class UnknownPassage(ValueError):
     """The judged passage id is not in the current index; the message says what to do."""
 
 
-def record_feedback(store: FeedbackStore, searcher: Searcher, question: str, passage_id: str,
+def record_feedback(store: FeedbackBackend, searcher: Searcher, question: str, passage_id: str,
                     helpful: bool, max_rows: int | None = None) -> Judgment:
     """Store one judgment against the current index; UnknownPassage if the id is not in it,
     StoreFull when the store holds ``max_rows``, StorageUnavailable when the database fails."""

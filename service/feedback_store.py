@@ -10,14 +10,22 @@ holds every row in memory.
 Storage faults never pass as something else: a database that is locked, damaged, read-only or
 gone is a :class:`StorageUnavailable` naming the fault, and a database this store has seen is
 never created again empty once it disappears (only the very first one is created).
+
+The schema comes from the numbered SQL files in ``service/migrations/sqlite`` (see
+:mod:`service.migrations`), applied when a connection finds one pending and recorded in the table
+``schema_migrations``; a database made before that table existed already has the schema of
+``0001_feedback`` and is recorded as such. :class:`FeedbackBackend` is what every store offers:
+this SQLite one, embedded and the default, and PostgreSQL's (``service.feedback_postgres``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import sqlite3
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -26,22 +34,21 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
+from service.migrations import Migration, migrations
+
+log = logging.getLogger(__name__)
+
 FILE_NAME = "feedback.sqlite3"
 #: Seconds a call waits for another connection's lock before the store reports it locked.
 BUSY_TIMEOUT = 2.0
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
-    created_at    TEXT    NOT NULL,  -- UTC, ISO 8601
-    query_id      TEXT    NOT NULL,  -- query_id(question)
-    question      TEXT    NOT NULL,
-    passage_id    TEXT    NOT NULL,
-    helpful       INTEGER NOT NULL CHECK (helpful IN (0, 1)),
-    index_version TEXT    NOT NULL
-);
-CREATE INDEX IF NOT EXISTS feedback_pair ON feedback (query_id, passage_id);
-"""
+#: The bookkeeping table of the migrations (not itself a migration: it records them).
+_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at TEXT    NOT NULL  -- UTC, ISO 8601
+)"""
 
 Fault = Literal["deleted", "locked", "corrupt", "readonly", "unavailable"]
 _FAULT_MESSAGES: dict[Fault, str] = {
@@ -60,10 +67,13 @@ FULL_RETRY_AFTER = 3600
 
 
 class StorageUnavailable(RuntimeError):
-    """The database cannot be used now; ``fault`` says why, the message says what to do."""
+    """The database cannot be used now; ``fault`` says why, the message says what to do.
 
-    def __init__(self, fault: Fault, path: Path) -> None:
-        super().__init__(_FAULT_MESSAGES[fault].format(name=path.name))
+    ``path`` is the SQLite file the standard message names; another backend passes its own
+    ``message`` (naming the server, never a password)."""
+
+    def __init__(self, fault: Fault, path: Path | str, message: str | None = None) -> None:
+        super().__init__(message or _FAULT_MESSAGES[fault].format(name=Path(path).name))
         self.fault: Fault = fault
         self.retry_after = RETRY_AFTER[fault]
 
@@ -79,11 +89,16 @@ class StoreFull(RuntimeError):
         self.retry_after = FULL_RETRY_AFTER
 
 
+def _is_read_only(error: sqlite3.Error | OSError) -> bool:
+    text = str(error).lower()
+    return "readonly" in text or "read-only" in text
+
+
 def _fault_of(error: sqlite3.Error | OSError, path: Path, known: bool) -> Fault:
     text = str(error).lower()
     if "locked" in text or "busy" in text:
         return "locked"
-    if "readonly" in text or "read-only" in text:
+    if _is_read_only(error):
         return "readonly"
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return "corrupt"
@@ -128,7 +143,62 @@ class Qrel:
         return f"{self.query_id} {self.passage_id}"
 
 
-class FeedbackStore:
+class FeedbackBackend(ABC):
+    """What every feedback store offers (SQLite's :class:`FeedbackStore`, PostgreSQL's
+    ``PostgresFeedbackStore``), with the same meaning: the latest judgment of a question and
+    passage wins, pages run in byte order of their ids after a cursor, ``add`` raises StoreFull at
+    ``max_rows``, and every storage fault is a StorageUnavailable."""
+
+    @abstractmethod
+    def add(self, question: str, passage_id: str, helpful: bool, index_version: str,
+            now: datetime | None = None, max_rows: int | None = None) -> Judgment:
+        """Store one judgment; StoreFull when the store already holds ``max_rows`` judgments."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """How many judgments the store holds."""
+
+    @abstractmethod
+    def judgments(self, index_version: str | None = None) -> list[Judgment]:
+        """All judgments, oldest first (only those made on ``index_version`` when given)."""
+
+    @abstractmethod
+    def qrels_page(self, index_version: str | None = None, after: str | None = None,
+                   limit: int = 1000) -> list[Qrel]:
+        """Up to ``limit`` latest judgments per question and passage after the cursor ``after``."""
+
+    @abstractmethod
+    def queries_page(self, index_version: str | None = None, after: str | None = None,
+                     limit: int = 1000) -> list[dict[str, str]]:
+        """Up to ``limit`` BEIR-style queries after the query id ``after``."""
+
+    @abstractmethod
+    def migrate(self) -> list[Migration]:
+        """Apply the pending schema migrations now (at start-up); the ones applied."""
+
+    def close(self) -> None:
+        """Let go of the connections the store keeps (at shutdown); nothing to do by default."""
+
+    def latest(self, index_version: str | None = None) -> list[Qrel]:
+        """Every latest judgment per question and passage (page by page; for small stores)."""
+        found: list[Qrel] = []
+        while page := self.qrels_page(index_version, found[-1].cursor if found else None):
+            found += page
+        return found
+
+    def qrels(self, index_version: str | None = None, layout: str = "trec") -> str:
+        """The whole qrels file (see :func:`qrels_text`); for small stores and tests."""
+        return qrels_text(self.latest(index_version), layout, header=True)
+
+    def queries(self, index_version: str | None = None) -> list[dict[str, str]]:
+        """Every BEIR-style query (page by page; for small stores)."""
+        found: list[dict[str, str]] = []
+        while page := self.queries_page(index_version, found[-1]["_id"] if found else None):
+            found += page
+        return found
+
+
+class FeedbackStore(FeedbackBackend):
     """One short-lived connection per call, so it is safe from any thread.
 
     The store remembers whether its database existed when it was made (or was created by it):
@@ -140,9 +210,10 @@ class FeedbackStore:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._known = self.path.exists()
+        self._warned_read_only = False
 
     @contextmanager
-    def _connection(self, create: bool = False) -> Iterator[sqlite3.Connection]:
+    def _opened(self, create: bool = False) -> Iterator[sqlite3.Connection]:
         """A connection in autocommit mode; every SQLite or file error becomes StorageUnavailable."""
         if self._known and not self.path.exists():
             raise StorageUnavailable("deleted", self.path)
@@ -153,11 +224,49 @@ class FeedbackStore:
             timeout = BUSY_TIMEOUT if self.busy_timeout is None else self.busy_timeout
             uri = f"file:{quote(str(self.path.resolve()))}?mode={mode}"
             with closing(sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)) as connection:
-                connection.executescript(_SCHEMA)
-                self._known = True
                 yield connection
         except (sqlite3.Error, OSError) as error:
             raise StorageUnavailable(_fault_of(error, self.path, self._known), self.path) from error
+
+    @contextmanager
+    def _connection(self, create: bool = False) -> Iterator[sqlite3.Connection]:
+        """An open connection to a database whose migrations are all applied."""
+        with self._opened(create) as connection:
+            self._migrate(connection)
+            self._known = True
+            yield connection
+
+    def migrate(self) -> list[Migration]:
+        """Apply the pending migrations to the database, if there is one (none is created here)."""
+        if not self._readable():
+            return []
+        with self._opened() as connection:
+            applied = self._migrate(connection)
+            self._known = True
+        return applied
+
+    def _migrate(self, connection: sqlite3.Connection) -> list[Migration]:
+        """Apply the migrations this database has not recorded, each in its own transaction; the
+        ones applied. A read-only database that already holds the feedback table (made before the
+        migrations) is read as it is, with one warning."""
+        recorded = _recorded_versions(connection)
+        applied = []
+        for migration in migrations("sqlite"):
+            if migration.version in recorded:
+                continue
+            try:
+                if _apply(connection, migration):
+                    log.info("feedback database: applied migration %s", migration.label)
+                    applied.append(migration)
+            except sqlite3.OperationalError as error:
+                if not (_is_read_only(error) and _has_table(connection, "feedback")):
+                    raise
+                if not self._warned_read_only:
+                    log.warning("feedback database %s is read-only: migration %s not recorded; reading it as it is",
+                                self.path.name, migration.label)
+                    self._warned_read_only = True
+                break
+        return applied
 
     def _readable(self) -> bool:
         """False while there is no database yet (nothing to read, and reading creates none)."""
@@ -243,23 +352,55 @@ class FeedbackStore:
         with self._connection() as connection:
             return connection.execute(sql, (*args, limit)).fetchall()
 
-    def latest(self, index_version: str | None = None) -> list[Qrel]:
-        """Every latest judgment per question and passage (page by page; for small stores)."""
-        found: list[Qrel] = []
-        while page := self.qrels_page(index_version, found[-1].cursor if found else None):
-            found += page
-        return found
 
-    def qrels(self, index_version: str | None = None, layout: str = "trec") -> str:
-        """The whole qrels file (see :func:`qrels_text`); for small stores and tests."""
-        return qrels_text(self.latest(index_version), layout, header=True)
 
-    def queries(self, index_version: str | None = None) -> list[dict[str, str]]:
-        """Every BEIR-style query (page by page; for small stores)."""
-        found: list[dict[str, str]] = []
-        while page := self.queries_page(index_version, found[-1]["_id"] if found else None):
-            found += page
-        return found
+# --- migrations (service/migrations/sqlite) ---------------------------------------------------------
+
+def _has_table(connection: sqlite3.Connection, name: str) -> bool:
+    return connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                              (name,)).fetchone() is not None
+
+
+def _recorded_versions(connection: sqlite3.Connection) -> set[int]:
+    if not _has_table(connection, "schema_migrations"):
+        return set()
+    return {int(row[0]) for row in connection.execute("SELECT version FROM schema_migrations")}
+
+
+def _apply(connection: sqlite3.Connection, migration: Migration) -> bool:
+    """Apply one migration and record it, in one write transaction; False when another connection
+    recorded it first (BEGIN IMMEDIATE waits for it, then the check sees its record)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute(_MIGRATIONS_TABLE)
+        if connection.execute("SELECT 1 FROM schema_migrations WHERE version = ?",
+                              (migration.version,)).fetchone():
+            connection.execute("ROLLBACK")
+            return False
+        for statement in sql_statements(migration.sql):
+            connection.execute(statement)
+        connection.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                           (migration.version, migration.name, datetime.now(UTC).isoformat(timespec="seconds")))
+        connection.execute("COMMIT")
+        return True
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
+def sql_statements(script: str) -> list[str]:
+    """The statements of an SQL script, each whole (``executescript`` would commit the transaction
+    a migration runs in); text after the last statement must be comments or blank."""
+    statements, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if any(line.strip() and not line.strip().startswith("--") for line in pending.splitlines()):
+        raise ValueError(f"the SQL script ends in an unfinished statement (a missing ';'?): {pending.strip()[:200]}")
+    return statements
 
 
 def qrels_text(qrels: list[Qrel], layout: str = "trec", header: bool = True) -> str:
@@ -273,11 +414,14 @@ def qrels_text(qrels: list[Qrel], layout: str = "trec", header: bool = True) -> 
 
 
 def store_for(data_dir: Path) -> FeedbackStore:
+    """The SQLite store of a data folder (``feedback.sqlite3``); ``service.dependencies.store_for_settings``
+    chooses between it and PostgreSQL by the settings."""
     return FeedbackStore(Path(data_dir) / FILE_NAME)
 
 
 __all__ = [
     "FILE_NAME",
+    "FeedbackBackend",
     "FeedbackStore",
     "Judgment",
     "Qrel",

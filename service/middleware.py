@@ -5,7 +5,8 @@
 - ``BodyLimit``: a body over ``settings.max_body_bytes`` is refused with 413, up front from its
   Content-Length, or while it streams in (chunked) without reading past the limit;
 - ``HeadAsGet``: HEAD is answered like GET, without the body, wherever GET is;
-- ``CacheControl``: every response says how it may be cached.
+- ``CacheControl``: every response says how it may be cached;
+- ``RequestMetrics`` (``service.metrics``): every request counted and timed, by route template.
 
 ``install_middleware`` stacks them in the order they must run.
 """
@@ -22,6 +23,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_response
+from service.metrics import RequestMetrics
 
 #: Static files (not fingerprinted: an hour), and the Swagger UI assets of a pinned package (a day).
 STATIC_CACHE = {"/static/": "public, max-age=3600", "/docs-assets/": "public, max-age=86400"}
@@ -127,7 +129,12 @@ class HeadAsGet:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+        as_get = {**scope, "method": "GET"}
+        try:
+            await self.app(as_get, receive, send_without_body)
+        finally:
+            if "route" in as_get:  # the route that answered, for RequestMetrics outside
+                scope["route"] = as_get["route"]
 
 
 def cache_policy(method: str, path: str, query_string: bytes, status: int) -> str:
@@ -169,9 +176,10 @@ class CacheControl:
 
 def install_middleware(app: FastAPI, allowed_hosts: Sequence[str], max_body_bytes: int) -> None:
     """Stacks the middleware (``settings.allowed_hosts``, ``settings.max_body_bytes``); the last
-    added runs first: Cache-Control on every response, then HEAD, the host check and the body
-    limit, then the app."""
+    added runs first: the request metrics (so refusals count too), Cache-Control on every
+    response, then HEAD, the host check and the body limit, then the app."""
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(TrustedHosts, allowed_hosts=allowed_hosts)
     app.add_middleware(HeadAsGet)
     app.add_middleware(CacheControl)
+    app.add_middleware(RequestMetrics)

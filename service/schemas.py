@@ -222,6 +222,15 @@ class Health(BaseModel):
                                                    "not be loaded; the index above keeps answering), or null.")
 
 
+class Readiness(BaseModel):
+    ready: bool = Field(..., description="Whether this worker takes another search now.")
+    index_version: str = Field(..., description="Build id of the index answering questions.")
+    searches_running: int = Field(..., description="Searches this worker is running.")
+    searches_waiting: int = Field(..., description="Searches waiting for a free slot.")
+    search_slots: int = Field(..., description="Searches it runs at once (PEERQA_MAX_SEARCHES).")
+    queue_size: int = Field(..., description="Searches it lets wait (PEERQA_SEARCH_QUEUE).")
+
+
 class ErrorItem(BaseModel):
     field: str
     message: str

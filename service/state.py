@@ -17,6 +17,8 @@ from types import TracebackType
 from typing import Callable, NamedTuple
 
 from retrieval.searcher import Searcher
+from service.logs import log_event
+from service.metrics import record_index
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class SearcherHolder:
         self._swap = threading.Lock()  # the swap and its bookkeeping happen together
         target = self._resolve()
         self._served = _Served(loader(index_dir), target)
+        record_index(self._served.searcher)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         #: Why a newer published build is not served (None when the newest one is).
@@ -98,16 +101,22 @@ class SearcherHolder:
             with self._swap:
                 self.failed_target = target
                 self.degraded = f"index build {build} could not be loaded: {reason}"
-            log.warning("could not load index build %s: %s; still serving %s", build, reason,
-                        self._served.searcher.version or self._served.target)
+            serving = self._served.searcher.version or self._served.target
+            log_event(log, "index_build_rejected", level=logging.WARNING,
+                      message=f"could not load index build {build}: {reason}; still serving {serving}",
+                      build=build, reason=reason, serving_version=serving)
             return False
         seconds = time.monotonic() - started
         with self._swap:
             # the old searcher's last reference here goes with this assignment; requests still
             # answering from it hold their own until they finish, then its memory is freed
+            old_version = self._served.searcher.version
             self._served = _Served(searcher, target)
             self.failed_target = self.degraded = None
-        log.info("switched to index build %s (loaded in %.2f s)", searcher.version or build, seconds)
+        record_index(searcher, previous_version=old_version)
+        log_event(log, "index_swap", message=f"switched to index build {searcher.version or build} "
+                                             f"(loaded in {seconds:.2f} s)",
+                  old_version=old_version, new_version=searcher.version, build=build, load_seconds=round(seconds, 3))
         return True
 
     # --- the watcher thread -----------------------------------------------------------------------

@@ -27,11 +27,20 @@ def free_port() -> int:
 @contextmanager
 def running_service(index: Path, env: Mapping[str, str], log: Path, start_timeout: float = 120.0) -> Iterator[str]:
     """The service on ``index`` with environment ``env``; yields its base URL once it answers."""
+    with service_process(index, env, log, start_timeout) as (url, _):
+        yield url
+
+
+@contextmanager
+def service_process(index: Path, env: Mapping[str, str], log: Path, start_timeout: float = 120.0,
+                    args: tuple[str, ...] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Like :func:`running_service` (``args`` are more command-line options), yielding the URL and
+    the process, for tests that signal or kill it."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as output:
         process = subprocess.Popen([sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port),
-                                    "--index", str(index)], cwd=ROOT, env=dict(env),
+                                    "--index", str(index), *args], cwd=ROOT, env=dict(env),
                                    stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + start_timeout
@@ -46,9 +55,10 @@ def running_service(index: Path, env: Mapping[str, str], log: Path, start_timeou
             if time.monotonic() > deadline:
                 raise AssertionError(f"the service did not answer /healthz within {start_timeout:.0f} s")
             time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 import jinja2
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from indexer.settings import MAX_QUESTION_CHARS, Settings
 from indexer.store import original_file
 from retrieval.searcher import Searcher
+from service import metrics
+from service.backpressure import search_slot_when_asked
 from service.dependencies import FeedbackLimiterDep, FeedbackStoreDep, SearcherDep, SettingsDep
 from service.feedback import (
     StorageUnavailable,
@@ -32,6 +34,7 @@ from service.feedback import (
     cross_site_problem,
     record_feedback,
 )
+from service.logs import log_feedback_fault
 from service.schemas import SearchResponse, question_problem
 from web import csrf, render
 from web.urls import safe_back
@@ -121,7 +124,9 @@ def answer_turn(request: Request, searcher: Searcher, settings: Settings, questi
                 back: str | None) -> dict[str, Any]:
     """Search and shape one turn for the ``turn`` macro (``back`` as in :func:`card`)."""
     text = question.strip()
-    response = SearchResponse.from_result(searcher.search(text, settings.page_results), searcher.version)
+    result = searcher.search(text, settings.page_results)
+    metrics.record_search(result)
+    response = SearchResponse.from_result(result, searcher.version)
     return {"index": index, "question": response.query, "abstain": response.abstain,
             "cards": [card(request, hit, index, response.query, back, original_address(searcher, hit.doc.id))
                       for hit in response.results]}
@@ -146,11 +151,15 @@ def error_page(request: Request, status: int) -> HTMLResponse:
     if status == 404:
         return message_page(request, 404, "Siden findes ikke",
                             "Adressen findes ikke her. Tjek linket, eller stil dit spørgsmål på forsiden.")
+    if status == 503:
+        return message_page(request, 503, "Travlt lige nu",
+                            "Mange stiller spørgsmål netop nu, så dit spørgsmål blev ikke søgt. Prøv igen om et "
+                            "øjeblik – genindlæs siden.")
     return message_page(request, status, "Det gik ikke",
                         "Forespørgslen kunne ikke gennemføres. Gå til forsiden og prøv igen.")
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/", response_class=HTMLResponse, include_in_schema=False, dependencies=[Depends(search_slot_when_asked)])
 def chat(request: Request, searcher: SearcherDep, settings: SettingsDep, q: str | None = None,
          h: Annotated[list[str] | None, Query()] = None) -> HTMLResponse:
     """The chat; ``q`` is the question asked now, ``h`` the earlier ones a browser without
@@ -180,7 +189,8 @@ def chat(request: Request, searcher: SearcherDep, settings: SettingsDep, q: str 
         "answered": bool(turns) and error is None and q is not None, "error": error}, 422 if error else 200)
 
 
-@router.get("/fragments/turn", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/fragments/turn", response_class=HTMLResponse, include_in_schema=False,
+            dependencies=[Depends(search_slot_when_asked)])
 def turn_fragment(request: Request, searcher: SearcherDep, settings: SettingsDep, q: str = "",
                   i: Annotated[int, Query(ge=0)] = 0) -> HTMLResponse:
     """One answered turn as an HTML fragment for app.js, numbered ``i`` in the script's
@@ -256,6 +266,7 @@ async def feedback_form(request: Request, searcher: SearcherDep, settings: Setti
         try:
             await run_in_threadpool(record_feedback, store, searcher, question.strip(), passage_id,
                                     bool(helpful), settings.feedback_max_rows)
+            metrics.record_feedback(bool(helpful))
         except UnknownPassage:
             problem = ("Tekststykket findes ikke længere i søgeindekset, måske fordi materialet er "
                        "opdateret. Stil spørgsmålet igen, og vurder det nye svar.")
@@ -303,7 +314,7 @@ def feedback_too_often(request: Request, wait: int) -> HTMLResponse:
 
 def feedback_not_stored(request: Request, exc: StorageUnavailable | StoreFull, back: str) -> HTMLResponse:
     """503: the feedback database failed (which way is logged) or is full; nothing was stored."""
-    log.error("feedback form not stored: %s", exc)
+    log_feedback_fault(log, exc, "form")
     message = STORAGE_PROBLEMS[exc.fault] if isinstance(exc, StorageUnavailable) else STORE_FULL
     response = message_page(request, 503, "Vurderingen blev ikke gemt", message, back=back)
     response.headers["Retry-After"] = str(exc.retry_after)

@@ -23,9 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from starlette.concurrency import run_in_threadpool
 
 from indexer.settings import Settings
+from service import metrics
 from service.dependencies import FeedbackLimiterDep, FeedbackStoreDep, SearcherDep, SettingsDep
 from service.feedback import UnknownPassage, client_key, cross_site_problem, record_feedback
 from service.feedback_store import Judgment, StorageUnavailable, StoreFull, qrels_text
+from service.logs import log_feedback_fault
 from service.schemas import ErrorResponse, checked_question, question_schema
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ def error(status: int, detail: str, headers: dict[str, str] | None = None) -> JS
 
 def unavailable(exc: StorageUnavailable | StoreFull) -> JSONResponse:
     """503 for a storage fault or a full store, saying which and when to try again (and logged)."""
-    log.error("feedback not available: %s", exc)
+    log_feedback_fault(log, exc, "api")
     return error(503, f"feedback not available: {exc}", {"Retry-After": str(exc.retry_after)})
 
 
@@ -138,6 +140,7 @@ async def post_feedback(request: Request, searcher: SearcherDep, store: Feedback
         return error(404, str(exc))
     except (StorageUnavailable, StoreFull) as exc:
         return unavailable(exc)
+    metrics.record_feedback(judgment.helpful)
     return JSONResponse(FeedbackResponse.from_judgment(judgment).model_dump(), status_code=201)
 
 

@@ -140,6 +140,9 @@
         var content = parseHtml(html);
         if (!response.ok) {
           var reason = $("[data-error]", content);
+          if (!reason && response.status === 503) {
+            throw new Error("Mange stiller spørgsmål lige nu, så dit spørgsmål blev ikke søgt. Prøv igen om et øjeblik.");
+          }
           throw new Error(reason ? reason.textContent.trim() : "Søgningen mislykkedes på grund af en fejl i " +
                           "tjenesten (fejl " + response.status + "). Prøv igen om lidt.");
         }
