@@ -53,6 +53,10 @@ class SearchResult:
     hits: list[Hit] = field(default_factory=list)
     expanded_terms: list[str] = field(default_factory=list)
     confidence_features: ConfidenceFeatures | None = None  # what the confidence model read (not in the JSON)
+    #: Seconds per stage of the search (not in the JSON; the service records them as metrics):
+    #: ``analysis``, ``encoding`` (the question's embedding; absent for the lexical retriever),
+    #: ``dense``, ``lexical``, ``fusion``, ``rerank`` and ``highlights`` (highlights and confidence).
+    stage_seconds: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
 
     def to_json(self, index_version: str = "") -> dict:
         """The result as the API's search response (``service.schemas.SearchResponse`` documents

@@ -61,6 +61,22 @@ class _Stages:
     ranked: Reranked
 
 
+class _StageTimer:
+    """The seconds each stage of one search took (``time.perf_counter``): ``lap(stage)`` closes
+    the stage that ran since the previous lap (or since ``started``)."""
+
+    def __init__(self, started: float) -> None:
+        self.seconds: dict[str, float] = {}
+        self._mark = started
+
+    def lap(self, stage: str, timed: bool = True) -> None:
+        """End ``stage`` now; ``timed=False`` for a stage that was skipped (left out of ``seconds``)."""
+        now = time.perf_counter()
+        if timed:
+            self.seconds[stage] = now - self._mark
+        self._mark = now
+
+
 class RecentVectors:
     """The embeddings of the most recently asked questions (the encoder dominates latency);
     the least recently used one goes when ``limit`` are kept. Safe from several threads."""
@@ -202,8 +218,10 @@ class Searcher:
         """The ``k`` best distinct passages for ``question``, with highlights and abstention.
 
         The candidates are a fixed pool (``settings.candidates`` from each side), so asking for
-        more results only shows more of the same ranking; beyond the pool there are none."""
+        more results only shows more of the same ranking; beyond the pool there are none.
+        The result's ``stage_seconds`` say how long each stage took."""
         started = time.perf_counter()
+        timer = _StageTimer(started)
         retriever = retriever or self.settings.retriever
         if retriever not in RETRIEVERS:
             raise UnknownRetriever(f"unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}")
@@ -211,15 +229,21 @@ class Searcher:
         n = min(settings.candidates, len(index.passages))  # a fixed pool: the ranking never depends on k
 
         query = analyse_question(question, index.lexical, self.synonyms, settings.synonym_weight)
+        timer.lap("analysis")
         query_vector = self._query_vector(question) if retriever != "lexical" else None
+        timer.lap("encoding", timed=query_vector is not None)
         dense_rows = dense_candidates(index.dense, query_vector, n)
+        timer.lap("dense")
         lexical = lexical_candidates(index.lexical, index.passages, query, question, self.synonyms, settings, n,
                                      dense_rows)
+        timer.lap("lexical")
         fused = fuse_candidates(retriever, lexical, dense_rows, query_vector, index.dense, settings)
+        timer.lap("fusion")
         words = question_words(index.lexical, query, question, self.rules)
         ranked = rerank(fused, retriever, words, query, self._terms, settings, self.rules, answer_type(question),
                         self._units)
         positions = list(distinct_positions(ranked.order, fused.rows, self._dedup, k))
+        timer.lap("rerank")
         stages = _Stages(query, words, lexical, dense_rows, query_vector, fused, ranked)
         ranked.prepare_highlights([int(fused.rows[p]) for p in positions], query, self._terms, self.rules)
         hits = [self._hit(rank, position, stages, explain) for rank, position in enumerate(positions, start=1)]
@@ -230,6 +254,7 @@ class Searcher:
         else:
             best = self._terms.passage(self._row_of[hits[0].passage.id]) if hits else None
             confidence = word_coverage(words, query, best, self.rules)
+        timer.lap("highlights")
         return SearchResult(
             query=question,
             retriever=retriever,
@@ -239,6 +264,7 @@ class Searcher:
             hits=hits,
             expanded_terms=query.added,
             confidence_features=features,
+            stage_seconds=timer.seconds,
         )
 
     def abstain_threshold(self, model_used: bool = True) -> float:
