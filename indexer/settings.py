@@ -199,8 +199,9 @@ class Settings(BaseSettings):
     # Serving many users (docs/deploy.md)
     workers: int = Field(1, ge=1, le=64, description="Service worker processes (`python -m service --workers N`); "
                          "they share the memory-mapped index, and each swaps to a new build on its own.")
-    max_searches: int = Field(2, ge=1, description="Searches one worker runs at once (searching is CPU-bound: about "
-                              "the cores a worker may use); more wait, see SEARCH_QUEUE.")
+    max_searches: int = Field(1, ge=1, description="Searches one worker runs at once. Searching is CPU-bound and "
+                              "about one core each: run one worker per core (WORKERS) with 1, or fewer workers with "
+                              "more; workers × MAX_SEARCHES ≈ cores. More wait, see SEARCH_QUEUE.")
     search_queue: int = Field(16, ge=0, description="Searches one worker lets wait for a free slot; beyond it a "
                               "search is refused at once with 503 and Retry-After.")
     search_wait_seconds: float = Field(2.0, gt=0, description="Longest a search waits for a free slot before a 503.")

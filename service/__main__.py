@@ -14,11 +14,13 @@ the ``PEERQA_`` environment (``indexer.settings.export_settings``).
 from __future__ import annotations
 
 import argparse
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from indexer.settings import Settings, export_settings, set_process_variable, settings_for_command
 from indexer.store import IndexNotFound, load_manifest
@@ -65,13 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     log_config = logging_config(settings)  # uvicorn's loggers and the service's: JSON lines or text (service.logs)
     watcher = _start_inbox_watcher(args.index) if settings.watch_inbox and settings.inbox.is_dir() else None
     try:
-        # several workers: uvicorn's supervisor forks them, restarts one that dies, and on SIGTERM
-        # each stops taking connections and finishes its requests in flight (the grace period)
-        uvicorn.run(API_ONLY if args.api_only else SITE, factory=True, host=args.host, port=args.port,
-                    workers=settings.workers if settings.workers > 1 else None,
-                    timeout_graceful_shutdown=settings.shutdown_grace_seconds, timeout_keep_alive=5,
-                    log_level="info", log_config=log_config,
-                    access_log=False)  # access logs would keep caseworkers' questions (``/?q=``)
+        serve(API_ONLY if args.api_only else SITE, settings, log_config)
     finally:
         if watcher is not None:
             watcher.terminate()
@@ -80,6 +76,36 @@ def main(argv: list[str] | None = None) -> int:
             except subprocess.TimeoutExpired:
                 watcher.kill()
     return 0
+
+
+def serve(app_path: str, settings: Settings, log_config: dict) -> None:
+    """uvicorn serving ``app_path``: in this process, or with several workers under uvicorn's
+    supervisor, which forks them, restarts one that dies, and on SIGTERM lets each stop taking
+    connections and finish its requests in flight (the grace period)."""
+    options = {"factory": True, "host": settings.host, "port": settings.port, "log_level": "info",
+               "log_config": log_config, "timeout_keep_alive": 5,
+               "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+               "access_log": False}  # access logs would keep caseworkers' questions (``/?q=``)
+    if settings.workers == 1:
+        uvicorn.run(app_path, **options)
+        return
+    config = uvicorn.Config(app_path, workers=settings.workers, **options)
+    try:
+        Multiprocess(config, sockets=[tcp_listener(settings.host, settings.port)]).run()
+    except KeyboardInterrupt:
+        pass
+
+
+def tcp_listener(host: str, port: int) -> socket.socket:
+    """The listening socket the workers share, made as a TCP socket proper: uvicorn's own
+    (``socket.socket(family)``, protocol 0) makes asyncio skip TCP_NODELAY on the connections
+    it accepts, and every keep-alive response then waits ~40 ms for a delayed ACK."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.set_inheritable(True)
+    return listener
 
 
 def _start_inbox_watcher(index: Path) -> subprocess.Popen:

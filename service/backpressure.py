@@ -77,7 +77,9 @@ class SearchGate:
     def _reject(self, reason: str, message: str) -> None:
         if self.on_reject is not None:
             self.on_reject(reason, self.running, self.waiting)
-        raise HTTPException(503, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        # Connection: close, so the client's next try opens a new connection, which another
+        # worker sharing the port (one less busy, so quicker to accept) may take
+        raise HTTPException(503, message, headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Connection": "close"})
 
 
 def gate_of(request: Request) -> SearchGate:
