@@ -24,7 +24,7 @@ import pytest
 from conftest import ROOT, hashing_settings
 from fastapi.testclient import TestClient
 from postgres_server import create_database, fresh_database, postgres_url  # noqa: F401 (fixtures)
-from service_process import free_port
+from service_process import free_port, service_process
 
 from indexer.settings import Settings
 from retrieval.searcher import Searcher
@@ -351,45 +351,11 @@ def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @contextmanager
 def service_processes(count: int, index: Path, env: dict[str, str], logs: Path) -> Iterator[list[str]]:
-    """``count`` ``python -m service --api-only`` processes started together, each on its own port;
-    their base URLs once every one answers /healthz. Always stopped."""
+    """``count`` ``python -m service --api-only`` processes, each on its own port; their base URLs
+    once every one answers /healthz. Always stopped."""
     with ExitStack() as stack:
-        started = []
-        for n in range(count):
-            port = free_port()
-            output = stack.enter_context((logs / f"service-{n}.log").open("wb"))
-            process = subprocess.Popen([sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port),
-                                        "--index", str(index), "--api-only", "--no-watch"],
-                                       cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-            stack.callback(stop, process)
-            started.append((process, f"http://127.0.0.1:{port}", logs / f"service-{n}.log"))
-        for process, url, log in started:
-            wait_for_health(process, url, log)
-        yield [url for _, url, _ in started]
-
-
-def wait_for_health(process: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"the service stopped: {log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass  # not listening yet
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the service did not answer /healthz within {START_TIMEOUT:.0f} s")
-        time.sleep(0.1)
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+        yield [stack.enter_context(service_process(index, env, logs / f"service-{n}.log", START_TIMEOUT,
+                                                   args=("--api-only", "--no-watch")))[0] for n in range(count)]
 
 
 def first_passage(url: str, question: str) -> str:
