@@ -154,9 +154,9 @@ def _watch(args: argparse.Namespace, settings: Settings) -> int:
                             print("\n".join(report.lines()), flush=True)
                         if report.changed:  # only what the inbox changed: the index is not this loop's otherwise
                             _rebuild(args.out, settings, report, quiet=True)
-                except (CorpusError, EncoderError, ValueError, OSError) as exc:
-                    print(f"error: {exc} (the served index is unchanged; fix the file and it is tried again)",
-                          file=sys.stderr, flush=True)
+                except Exception as exc:  # the watcher outlives any one failed import or build
+                    print(f"error: {type(exc).__name__}: {exc} (the served index is unchanged; fix the file and it "
+                          "is tried again)", file=sys.stderr, flush=True)
                 handled = current
             previous = current
             time.sleep(args.interval)
