@@ -34,7 +34,7 @@ import pytest
 from conftest import CORPUS, hashing_settings
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from service_process import ROOT, free_port
+from service_process import ROOT, service_process
 from test_service_reload import add_new_document, broken_build, publish_link, small_corpus, wait_until
 
 from indexer.build import build_index
@@ -234,42 +234,23 @@ def test_two_processes_recording_into_one_folder_are_summed(tmp_path: Path):
     assert list(folder.glob("*.db")) == []
 
 
-def has_workers_option() -> bool:
-    done = subprocess.run([sys.executable, "-m", "service", "--help"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
-    return "--workers" in done.stdout
-
-
 @contextmanager
 def service_with_workers(settings: Settings, workers: int, multiproc_dir: Path, log: Path) -> Iterator[str]:
     """``python -m service --workers N`` on ``settings``' index with JSON logs; yields its URL once
     every worker has started."""
-    port = free_port()
     env = {**os.environ, "PEERQA_MODEL": "hashing:256", "HF_HUB_OFFLINE": "1", "PEERQA_LOG_FORMAT": "json",
            "PEERQA_DATA_DIR": str(settings.data_dir), "PEERQA_SYNONYMS_FILE": str(CORPUS / "synonyms.txt"),
            "PEERQA_METRICS_DIR": str(multiproc_dir)}
-    with log.open("wb") as output:
-        process = subprocess.Popen([sys.executable, "-m", "service", "--host", "127.0.0.1", "--port", str(port),
-                                    "--index", str(settings.index_dir), "--workers", str(workers), "--api-only"],
-                                   cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
+    with service_process(settings.index_dir, env, log, 90, args=("--workers", str(workers), "--api-only")) as (
+            url, process):
         def started() -> bool:
             assert process.poll() is None, log.read_text(errors="replace")[-3000:]
             return log.read_text(errors="replace").count('"event": "startup"') >= workers
         wait_until(started, 90, "the workers did not start", interval=0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        yield url
 
 
 def test_a_service_with_two_workers_counts_every_workers_searches(tmp_path: Path, isolated_data: Path):
-    if not has_workers_option():
-        pytest.skip("python -m service has no --workers yet")
     settings = hashing_settings(isolated_data, small_corpus(tmp_path / "corpus"))
     build_index(settings.corpus_dir, settings.index_dir, settings, HashingEncoder(256), progress=False)
     folder = tmp_path / "prometheus"
